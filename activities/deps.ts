@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+import { Context } from '@temporalio/activity';
+import type { Store } from '../src/store/store';
+import { AssignmentConfigSchema, type AssignmentConfig, type ModelConfig, type TaskConfig } from '../src/config/schema';
+import { ErrorTypes } from '../src/contracts';
+import { permanent } from './failures';
+
+/** What activities need from their process: the one MongoDB store, the environment and who this worker is. */
+export interface ActivityDeps {
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  /** Shown in results and `workers list`: host, pid and worker type. */
+  workerIdentity: string;
+  /** Extra environment for the processes a model call starts (CUDA_VISIBLE_DEVICES from the device manager). */
+  leaseDevices?: (model: ModelConfig) => Promise<DeviceLease>;
+}
+
+/** Devices held by one model call; released on every ending. */
+export interface DeviceLease {
+  env: Record<string, string>;
+  release(): void;
+}
+
+/** Default identity of a worker process. */
+export function defaultWorkerIdentity(type: string): string {
+  return `${hostname()}/${process.pid}/${type}`;
+}
+
+/**
+ * Config snapshots are immutable once an assignment starts, so each process parses one at most once and
+ * keeps a handful in memory.
+ */
+export class ConfigCache {
+  private readonly entries = new Map<string, AssignmentConfig>();
+
+  constructor(private readonly store: Store, private readonly capacity = 32) {}
+
+  async get(assignmentId: string): Promise<AssignmentConfig> {
+    const hit = this.entries.get(assignmentId);
+    if (hit) return hit;
+    const doc = await this.store.assignments.findOne({ _id: assignmentId }, { projection: { config: 1 } });
+    if (!doc) throw permanent(`assignment ${assignmentId} not found in MongoDB`, ErrorTypes.NotFound);
+    const config = AssignmentConfigSchema.parse(doc.config);
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(assignmentId, config);
+    return config;
+  }
+
+  async model(assignmentId: string, modelId: string): Promise<ModelConfig> {
+    const model = (await this.get(assignmentId)).models.find((m) => m.id === modelId);
+    if (!model) throw permanent(`model ${modelId} is not in assignment ${assignmentId}`, ErrorTypes.NotFound);
+    return model;
+  }
+
+  async task(assignmentId: string, taskId: string): Promise<TaskConfig> {
+    const task = (await this.get(assignmentId)).tasks.find((t) => t.id === taskId);
+    if (!task) throw permanent(`task ${taskId} is not in assignment ${assignmentId}`, ErrorTypes.NotFound);
+    return task;
+  }
+}
+
+/** Run id of the workflow that called the current activity: part of idempotent event ids. */
+export function currentRunId(): string {
+  return Context.current().info.workflowExecution?.runId ?? 'standalone';
+}

@@ -1,0 +1,111 @@
+import { Context } from '@temporalio/activity';
+import { aggregate, percentile } from '../src/metrics';
+import { emptyCounts, type AssignmentStatus, type Counts } from '../src/contracts';
+import type { FailOnError } from '../src/config/schema';
+import type { JobDoc, JobMetrics, ResultDoc } from '../src/store/documents';
+import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
+import { followUpEnding } from '../src/report/ending';
+
+/** Figures of one job recomputed from its stored samples and results. */
+export interface JobSummary {
+  counts: Counts;
+  metrics: JobMetrics;
+}
+
+/** Recomputes a job's counts and metrics from MongoDB, streaming samples in pages of results. */
+export async function summarizeJob(deps: ActivityDeps, job: Pick<JobDoc, 'assignmentId' | 'jobId'>, total: number): Promise<JobSummary> {
+  const counts = emptyCounts(total);
+  const scores: Array<{ value: number; passed?: boolean }> = [];
+  const latencies: number[] = [];
+  const tokens = { input: 0, output: 0 };
+  let cost = 0;
+  let page: Array<{ sampleKey: string; status: string }> = [];
+  const flush = async (): Promise<void> => {
+    const keys = page.filter((s) => s.status === 'succeeded' || s.status === 'reused').map((s) => s.sampleKey);
+    page = [];
+    if (keys.length === 0) return;
+    const results = await deps.store.results.find({ _id: { $in: keys } }, { projection: { score: 1, latencyMs: 1, usage: 1, cost: 1 } }).toArray();
+    const byKey = new Map(results.map((r) => [r._id, r as Pick<ResultDoc, 'score' | 'latencyMs' | 'usage' | 'cost'>]));
+    for (const key of keys) {
+      const r = byKey.get(key);
+      if (!r) continue;
+      if (r.score) scores.push({ value: r.score.value, passed: r.score.passed });
+      if (typeof r.latencyMs === 'number') latencies.push(r.latencyMs);
+      tokens.input += r.usage?.inputTokens ?? 0;
+      tokens.output += r.usage?.outputTokens ?? 0;
+      cost += r.cost ?? 0;
+    }
+  };
+  const cursor = deps.store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { sampleKey: 1, status: 1 } });
+  for await (const s of cursor) {
+    counts[s.status] += 1;
+    page.push(s);
+    if (page.length >= 500) {
+      await flush();
+      Context.current().heartbeat();
+    }
+  }
+  await flush();
+  const ended = counts.succeeded + counts.failed + counts.reused + counts.canceled;
+  counts.canceled += Math.max(0, total - ended);
+  const score = scores.length > 0 ? aggregate(scores) : null;
+  return {
+    counts,
+    metrics: {
+      score: score ? { n: score.n, mean: score.mean, ci95: score.ci95, method: score.method } : null,
+      latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
+      tokens,
+      cost,
+    },
+  };
+}
+
+/** Whether the failures of a completed run fail it, per `failOnError`. */
+export function failsOnError(rule: FailOnError, failed: number, total: number): boolean {
+  if (failed === 0) return false;
+  if (typeof rule === 'boolean') return rule;
+  if (rule < 1) return total > 0 && failed / total > rule;
+  return failed > rule;
+}
+
+/** Builds the finalisation activity, run on every ending of an assignment. */
+export function finalizeActivities(deps: ActivityDeps, configs: ConfigCache) {
+  return {
+    /** Writes per-job aggregates, the assignment's final status and counts, and an event. */
+    async finalizeAssignment(input: { assignmentId: string; outcome: AssignmentStatus; error: string | null }): Promise<{ status: AssignmentStatus; error?: string }> {
+      const { assignmentId } = input;
+      const config = await configs.get(assignmentId);
+      const jobs = await deps.store.jobs.find({ assignmentId }).toArray();
+      const totals = emptyCounts();
+      for (const job of jobs) {
+        const summary = await summarizeJob(deps, job, job.counts.total);
+        const status: AssignmentStatus = input.outcome === 'canceled' ? 'canceled' : job.status === 'failed' ? 'failed' : input.outcome === 'failed' && summary.counts.canceled > 0 ? 'failed' : 'completed';
+        await deps.store.jobs.updateOne({ _id: job._id }, { $set: { status, counts: summary.counts, metrics: summary.metrics, updatedAt: new Date() } });
+        for (const k of Object.keys(totals) as Array<keyof Counts>) totals[k] += summary.counts[k];
+      }
+      let status = input.outcome;
+      let error = input.error ?? undefined;
+      if (status === 'completed' && failsOnError(config.failOnError, totals.failed, totals.total)) {
+        status = 'failed';
+        error = `${totals.failed} of ${totals.total} samples failed (failOnError: ${String(config.failOnError)})`;
+      }
+      const now = new Date();
+      await deps.store.assignments.updateOne(
+        { _id: assignmentId },
+        { $set: { status, counts: totals, endedAt: now, updatedAt: now, paused: false, ...(error ? { error } : {}) } },
+      );
+      await deps.store.events.updateOne(
+        { _id: `${assignmentId}/${status}/${currentRunId()}` },
+        { $setOnInsert: { assignmentId, type: status, at: now, data: { counts: totals, ...(error ? { error } : {}) } } },
+        { upsert: true },
+      );
+      // Issue 7 hook: leaderboards, export and notifications; failures become events, never a failed ending.
+      const ctx = Context.current();
+      await followUpEnding(
+        { store: deps.store, env: deps.env, heartbeat: () => ctx.heartbeat(), log: (message, attrs) => ctx.log.warn(message, attrs) },
+        { assignmentId, status, runId: currentRunId(), config },
+      );
+      return error ? { status, error } : { status };
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { Context, CancelledFailure, sleep } from '@temporalio/activity';
+
+/**
+ * Runs work while heartbeating every second, so a cancel or a lost worker is noticed within seconds
+ * (the worker's heartbeat throttle decides how often the server actually hears of it).
+ */
+export async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  try {
+    ctx.heartbeat();
+    return await work(ctx.cancellationSignal);
+  } catch (err) {
+    // An abort caused by cancellation must reach the SDK as a cancellation, not as a provider error.
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason instanceof CancelledFailure ? ctx.cancellationSignal.reason : new CancelledFailure('cancelled');
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Waits, heartbeating, while `blocked()` holds (a paused or cancelling assignment); cancellation ends the wait. */
+export async function waitWhile(blocked: () => Promise<boolean>, pollMs = 500): Promise<void> {
+  const ctx = Context.current();
+  while (await blocked()) {
+    ctx.heartbeat();
+    await sleep(pollMs);
+  }
+}

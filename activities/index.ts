@@ -1,0 +1,34 @@
+import { ConfigCache, type ActivityDeps } from './deps';
+import { finalizeActivities } from './finalize';
+import { inferActivities } from './infer';
+import { planActivities } from './plan';
+import { recordActivities } from './records';
+import { scoreActivities } from './score';
+
+export type { ActivityDeps, DeviceLease } from './deps';
+export { defaultWorkerIdentity } from './deps';
+
+/**
+ * Every activity of evalctl, built over one process's dependencies. Workers register the subset their
+ * task queue serves; workflows import this module as a type only.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const configs = new ConfigCache(deps.store);
+  return {
+    ...planActivities(deps, configs),
+    ...inferActivities(deps, configs),
+    ...scoreActivities(deps, configs),
+    ...recordActivities(deps),
+    ...finalizeActivities(deps, configs),
+  };
+}
+
+/** The activity functions by name. */
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Which activities each queue type serves. */
+export const ACTIVITIES_BY_ROLE = {
+  orchestrator: ['planAssignment', 'prepareBatch', 'recordOutcome', 'recordUses', 'recordJobEnd', 'finalizeAssignment'],
+  inference: ['infer'],
+  scoring: ['scoreAndStore'],
+} as const satisfies Record<string, ReadonlyArray<keyof Activities>>;

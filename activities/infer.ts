@@ -1,0 +1,73 @@
+import { Context } from '@temporalio/activity';
+import { createProvider, renderPrompt, type Provider } from '../src/providers';
+import type { ModelConfig } from '../src/config/schema';
+import type { SampleWorkflowInput } from '../src/contracts';
+import type { ActivityDeps, ConfigCache } from './deps';
+import { toFailure } from './failures';
+import { waitWhile, withHeartbeat } from './heartbeat';
+import { sampleFor } from './samples';
+
+/** What a model call hands to scoring, through history: the prediction and its accounting. */
+export interface Inferred {
+  prediction: string;
+  input: string;
+  usage: { inputTokens: number; outputTokens: number };
+  latencyMs: number;
+  attempts: number;
+  worker: string;
+  startedAt: string;
+}
+
+/** Builds the infer activity of the inference queues. */
+export function inferActivities(deps: ActivityDeps, configs: ConfigCache) {
+  const providers = new Map<string, Provider>();
+  const providerFor = (assignmentId: string, model: ModelConfig): Provider => {
+    const key = `${assignmentId}/${model.id}`;
+    let provider = providers.get(key);
+    if (!provider) {
+      provider = createProvider(model);
+      if (providers.size > 256) providers.clear();
+      providers.set(key, provider);
+    }
+    return provider;
+  };
+
+  return {
+    /**
+     * One model call for one sample. Waits while the assignment is paused or being canceled, so no call
+     * starts then; the call itself is aborted when the activity is cancelled.
+     */
+    async infer(input: { sample: SampleWorkflowInput }): Promise<Inferred> {
+      const { sample } = input;
+      const ctx = Context.current();
+      const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
+      await waitWhile(() => isHeld(deps, sample.assignmentId));
+      const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
+      const rendered = renderPrompt(task, keyed.sample);
+      const lease = deps.leaseDevices ? await deps.leaseDevices(model) : undefined;
+      const startedAt = new Date();
+      try {
+        const prediction = await withHeartbeat((signal) =>
+          providerFor(sample.assignmentId, model).infer(
+            { sampleKey: sample.sampleKey, messages: rendered.messages, prompt: rendered.prompt, params: model.params, target: keyed.sample.target },
+            { signal, env: deps.env, extraEnv: lease?.env },
+          ),
+        );
+        return {
+          prediction: prediction.text, input: rendered.prompt, usage: prediction.usage, latencyMs: prediction.latencyMs,
+          attempts: ctx.info.attempt, worker: deps.workerIdentity, startedAt: startedAt.toISOString(),
+        };
+      } catch (err) {
+        throw toFailure(err);
+      } finally {
+        lease?.release();
+      }
+    },
+  };
+}
+
+/** Whether the assignment is paused or a cancel was requested: then no new model call may start. */
+async function isHeld(deps: ActivityDeps, assignmentId: string): Promise<boolean> {
+  const doc = await deps.store.assignments.findOne({ _id: assignmentId }, { projection: { paused: 1, cancelRequested: 1 } });
+  return Boolean(doc?.paused || doc?.cancelRequested);
+}

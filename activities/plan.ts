@@ -1,0 +1,100 @@
+import { Context } from '@temporalio/activity';
+import { openDataset } from '../src/datasets';
+import type { AssignmentConfig, ModelConfig, TaskConfig } from '../src/config/schema';
+import {
+  INFERENCE_QUEUE, emptyCounts, endpointInferenceQueue, gpuInferenceQueue, jobIdOf, jobWorkflowId,
+  type AssignmentPlan, type Counts, type JobPlan, type PreparedSample, type RunMode,
+} from '../src/contracts';
+import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
+import { keyedSamples, prepared } from './samples';
+import { recordSampleDocs } from './records';
+
+/** The inference queue a model's calls go to: its own when rate limited, its GPU tag's, or the shared one. */
+export function inferenceQueueFor(model: ModelConfig): string {
+  if (model.rateLimit) return endpointInferenceQueue(model.id);
+  if (model.resources.gpuType) return gpuInferenceQueue(model.resources.gpuType);
+  return INFERENCE_QUEUE;
+}
+
+/** Samples in flight for one job: the tightest of the model's, the task's and the assignment's limits. */
+export function windowFor(config: AssignmentConfig, model: ModelConfig): number {
+  const c = config.concurrency;
+  return Math.max(1, Math.min(model.concurrency, c.perModel ?? Infinity, c.perTask ?? Infinity, c.global));
+}
+
+/** Builds the plan activities of the orchestrator queue. */
+export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
+  return {
+    /** Counts every task's samples, writes one job document per (model, task) and marks the assignment running. */
+    async planAssignment(input: { assignmentId: string }): Promise<AssignmentPlan> {
+      const config = await configs.get(input.assignmentId);
+      const doc = await deps.store.assignments.findOne({ _id: input.assignmentId }, { projection: { mode: 1 } });
+      const totals = new Map<string, number>();
+      for (const task of config.tasks) {
+        Context.current().heartbeat(task.id);
+        totals.set(task.id, (await openDataset(task.dataset)).count);
+      }
+      const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0)));
+      await writePlan(deps, input.assignmentId, jobs);
+      return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, mode: (doc?.mode ?? 'all') as RunMode };
+    },
+
+    /** Keys a batch of indexes; samples whose key already succeeded are recorded as reused instead of run. */
+    async prepareBatch(input: { assignmentId: string; job: JobPlan; mode: RunMode; indexes: number[]; counts: Counts }): Promise<PreparedSample[]> {
+      const { assignmentId, job } = input;
+      const [model, task] = await Promise.all([configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId)]);
+      const keyed = await keyedSamples(model, task, input.indexes);
+      const keys = [...new Set([...keyed.values()].map((k) => k.sampleKey))];
+      const done = await deps.store.results
+        .find({ _id: { $in: keys }, status: 'succeeded' }, { projection: { _id: 1, score: 1 } })
+        .toArray();
+      const scores = new Map(done.map((d) => [d._id, d.score ?? null]));
+      const out = input.indexes.map((index) => {
+        const k = keyed.get(index)!;
+        return prepared(index, k, scores.has(k.sampleKey));
+      });
+      const reused = out.filter((p) => p.reused);
+      if (reused.length > 0) {
+        await recordSampleDocs(deps, reused.map((p) => ({
+          assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, index: p.index, sampleKey: p.sampleKey,
+          status: 'reused' as const, score: scores.get(p.sampleKey)?.value ?? null, passed: scores.get(p.sampleKey)?.passed ?? null,
+        })));
+      }
+      await deps.store.jobs.updateOne({ _id: `${assignmentId}/${job.jobId}` }, { $set: { status: 'running', counts: input.counts, updatedAt: new Date() } });
+      return out;
+    },
+  };
+}
+
+function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig, total: number): JobPlan {
+  return {
+    jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, total,
+    window: windowFor(config, model), inferenceQueue: inferenceQueueFor(model), inferTimeoutMs: model.timeoutMs,
+  };
+}
+
+async function writePlan(deps: ActivityDeps, assignmentId: string, jobs: JobPlan[]): Promise<void> {
+  const now = new Date();
+  if (jobs.length > 0) {
+    await deps.store.jobs.bulkWrite(jobs.map((job) => ({
+      updateOne: {
+        filter: { _id: `${assignmentId}/${job.jobId}` },
+        update: {
+          $set: { assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, workflowId: jobWorkflowId(assignmentId, job.modelId, job.taskId), updatedAt: now },
+          $setOnInsert: { status: 'pending' as const, counts: emptyCounts(job.total) },
+        },
+        upsert: true,
+      },
+    })), { ordered: false });
+  }
+  const total = jobs.reduce((sum, j) => sum + j.total, 0);
+  await deps.store.assignments.updateOne(
+    { _id: assignmentId, status: { $in: ['pending', 'running', 'paused'] } },
+    { $set: { status: 'running', 'counts.total': total, startedAt: now, updatedAt: now } },
+  );
+  await deps.store.events.updateOne(
+    { _id: `${assignmentId}/started/${currentRunId()}` },
+    { $setOnInsert: { assignmentId, type: 'started', at: now, data: { jobs: jobs.length, samples: total } } },
+    { upsert: true },
+  );
+}

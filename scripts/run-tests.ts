@@ -1,0 +1,70 @@
+/**
+ * The `npm test` runner: builds the server binaries on first use (cached), then hands the compiled test
+ * files to `node --test` and exits with its code. `node dist/scripts/run-tests.js [unit|workflow|e2e|TEXT]...`
+ * runs a subset: a kind, or files whose path contains TEXT.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { GoToolchainError } from '../src/dev/go';
+import { ensureTools, needsFerretdb } from '../src/dev/tools';
+
+const KINDS = ['unit', 'workflow', 'e2e'] as const;
+const ROOT = join(__dirname, '..', '..');
+
+function listTests(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return listTests(p);
+    return e.name.endsWith('.test.js') ? [p] : [];
+  });
+}
+
+/** Compiled tests whose TypeScript source still exists, so a deleted test never runs from a stale dist/. */
+function testFiles(kinds: readonly string[]): string[] {
+  return kinds
+    .flatMap((kind) => listTests(join(ROOT, 'dist', 'test', kind)))
+    .filter((file) => existsSync(join(ROOT, relative(join(ROOT, 'dist'), file)).replace(/\.js$/, '.ts')))
+    .sort();
+}
+
+function select(args: string[]): string[] {
+  const kinds = args.filter((a) => (KINDS as readonly string[]).includes(a));
+  const texts = args.filter((a) => !(KINDS as readonly string[]).includes(a));
+  const files = testFiles(kinds.length ? kinds : KINDS);
+  return texts.length ? files.filter((f) => texts.some((t) => relative(ROOT, f).includes(t))) : files;
+}
+
+function runNodeTest(files: string[]): Promise<number> {
+  const args = ['--test', '--test-concurrency=2', ...files];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function main(): Promise<number> {
+  const files = select(process.argv.slice(2));
+  if (files.length === 0) {
+    process.stderr.write(`run-tests: no test files matched ${process.argv.slice(2).join(' ') || '(all)'}; run npm run build first\n`);
+    return 1;
+  }
+  const needServers = files.some((f) => !relative(ROOT, f).startsWith(join('dist', 'test', 'unit')));
+  if (needServers) {
+    const started = Date.now();
+    await ensureTools({ ferretdb: needsFerretdb() });
+    process.stderr.write(`run-tests: server binaries ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  }
+  return runNodeTest(files);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`run-tests: ${err instanceof GoToolchainError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

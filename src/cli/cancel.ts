@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { cancelAssignment } from '../control/control';
+import { UsageError } from './errors';
+import { findAssignment, printJson, withServices } from './services';
+
+interface CancelOptions {
+  all?: boolean;
+  wait: string;
+  json?: boolean;
+}
+
+/** `evalctl cancel <id>` or `cancel --all`: cancel, then wait for the final status. */
+export function cancelCommand(): Command {
+  return new Command('cancel')
+    .description('cancel an assignment (or every running one with --all); finalisation still runs')
+    .argument('[id]', 'assignment id')
+    .option('--all', 'cancel every assignment that has not ended')
+    .option('--wait <seconds>', 'how long to wait for the final status', '60')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (id: string | undefined, opts: CancelOptions, command: Command) => {
+      if (Boolean(id) === Boolean(opts.all)) throw new UsageError('give an assignment id or --all (not both)');
+      const waitSeconds = Number(opts.wait);
+      if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait: expected seconds (a number >= 0), got "${opts.wait}"`);
+      await withServices(command, async ({ store, temporal }) => {
+        const docs = opts.all
+          ? await store.assignments.find({ status: { $in: ['pending', 'running', 'paused'] } }).toArray()
+          : [await findAssignment(store, id as string)];
+        const outcomes = await Promise.all(docs.map(async (doc) => ({ assignmentId: doc._id, status: await cancelAssignment(store, temporal, doc, waitSeconds * 1000) })));
+        if (opts.json) return printJson(outcomes);
+        if (outcomes.length === 0) process.stdout.write('nothing to cancel\n');
+        for (const o of outcomes) process.stdout.write(`${o.assignmentId}: ${o.status}\n`);
+      });
+    });
+}

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { devCommand } from './dev';
+import { startCommand } from './start';
+import { statusCommand } from './status';
+import { watchCommand } from './watch';
+import { listCommand } from './list';
+import { pauseCommand, resumeCommand } from './pause';
+import { cancelCommand } from './cancel';
+import { workerCommand } from './worker';
+import { reportCommand } from './report';
+import { exportCommand } from './export';
+import { leaderboardCommand } from './leaderboard';
+import { eventsCommand } from './events';
+import { workersCommand } from './workers';
+import { validateCommand } from './validate';
+
+/**
+ * The list of commands. Each command lives in its own file and exports `xxxCommand(): Command`;
+ * add it here, in the order `evalctl --help` should show it.
+ */
+export function registerCommands(program: Command): void {
+  const factories: Array<() => Command> = [
+    validateCommand, startCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, reportCommand, exportCommand, leaderboardCommand, eventsCommand, workerCommand, workersCommand, devCommand,
+  ];
+  for (const make of factories) program.addCommand(make());
+}

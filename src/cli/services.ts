@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { connectionFromCommand, redactUrl, type ConnectionConfig } from '../config/connection';
+import { openStore, type Store } from '../store/store';
+import { connectTemporal, type TemporalHandle } from '../temporal/client';
+import type { AssignmentDoc } from '../store/documents';
+import { RunFailedError, UsageError } from './errors';
+
+/** The servers a command talks to, opened for the command and closed after it. */
+export interface Services {
+  connection: ConnectionConfig;
+  store: Store;
+  temporal: TemporalHandle;
+}
+
+/**
+ * Opens MongoDB and Temporal for one command, runs it, and closes both whatever happens. An unreachable
+ * server is a failed run (exit 1) that names the address and how to start a local stack.
+ */
+export async function withServices<T>(cmd: Command, work: (s: Services) => Promise<T>): Promise<T> {
+  const connection = connectionFromCommand(cmd);
+  const store = await openStore(connection.mongoUrl).catch((err: unknown) => {
+    throw new RunFailedError(`cannot reach MongoDB at ${redactUrl(connection.mongoUrl)} (${messageOf(err)}); start one with \`evalctl dev up\` or set --mongo-url / EVALCTL_MONGO_URL`);
+  });
+  let temporal: TemporalHandle;
+  try {
+    temporal = await connectTemporal(connection);
+  } catch (err) {
+    await store.close();
+    throw new RunFailedError(`cannot reach Temporal at ${connection.temporalAddress} (${messageOf(err)}); start one with \`evalctl dev up\` or set --address / TEMPORAL_ADDRESS`);
+  }
+  try {
+    return await work({ connection, store, temporal });
+  } finally {
+    await Promise.allSettled([store.close(), temporal.close()]);
+  }
+}
+
+/** Assignment ids are slugs: anything else is rejected before a server is asked. */
+export const ASSIGNMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Checks the shape of an id given on the command line. */
+export function checkAssignmentId(id: string | undefined, what = '<id>'): string {
+  if (!id || !ASSIGNMENT_ID.test(id)) {
+    throw new UsageError(`${what}: "${String(id ?? '')}" is not an assignment id (letters, digits, '.', '_' and '-', at most 128)`);
+  }
+  return id;
+}
+
+/** Reads an assignment or fails with a clear message (exit 2) naming the id. */
+export async function findAssignment(store: Store, id: string): Promise<AssignmentDoc> {
+  const doc = await store.assignments.findOne({ _id: checkAssignmentId(id) });
+  if (!doc) throw new UsageError(`no assignment with id "${id}" (see \`evalctl list\`)`);
+  return doc;
+}
+
+/** The message of an unknown thrown value. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Writes data for scripts on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { assignmentStatus, type AssignmentStatusView } from '../control/status';
+import { doneOf } from './progress-bars';
+import { findAssignment, printJson, withServices } from './services';
+
+/** Human-readable status: one line for the assignment and one per job. */
+export function formatStatus(view: AssignmentStatusView): string {
+  const c = view.counts;
+  const lines = [
+    `assignment ${view.assignmentId} (${view.name}): ${view.status}`,
+    `  samples: ${doneOf(c)}/${c.total} ended; ${c.succeeded} succeeded, ${c.reused} reused, ${c.failed} failed, ${c.canceled} canceled, ${c.running} running`,
+  ];
+  if (view.error) lines.push(`  error: ${view.error}`);
+  for (const job of view.jobs) {
+    const j = job.counts;
+    const score = job.metrics?.score ? ` score ${job.metrics.score.mean.toFixed(3)} [${job.metrics.score.ci95.map((x) => x.toFixed(3)).join(', ')}]` : '';
+    lines.push(`  ${job.jobId}: ${job.status} ${doneOf(j)}/${j.total} (${j.succeeded} ok, ${j.reused} reused, ${j.failed} failed, ${j.canceled} canceled)${score}`);
+  }
+  return lines.join('\n');
+}
+
+/** `evalctl status <id>`: counts per job, live while running, from MongoDB once ended. */
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('show the status and counts of an assignment')
+    .argument('<id>', 'assignment id')
+    .option('--json', 'print JSON {assignmentId, status, counts, jobs} on stdout')
+    .action(async (id: string, opts: { json?: boolean }, command: Command) => {
+      await withServices(command, async ({ store, temporal }) => {
+        const view = await assignmentStatus(store, temporal, await findAssignment(store, id));
+        if (opts.json) printJson(view);
+        else process.stdout.write(`${formatStatus(view)}\n`);
+      });
+    });
+}

@@ -1,0 +1,79 @@
+import { Command, Option } from 'commander';
+import { connectionFromCommand, type ConnectionConfig } from '../config/connection';
+import { WORKER_TYPES, type WorkerType } from '../contracts';
+import { openStore } from '../store/store';
+import { leaseForActivity } from '../worker/devices';
+import { formatIdentity } from '../worker/identity';
+import { planWorker, queueRatesOf, ratesFromSnapshots, type WorkerFlags, type WorkerLaunch } from '../worker/launch';
+import { startMetricsServer, WorkerMetrics, type MetricsServer } from '../worker/metrics-server';
+import { startWorker } from '../worker/run-worker';
+
+/**
+ * `evalctl worker <type>`: serves one task type (or all of them) until SIGINT/SIGTERM, then shuts down
+ * gracefully: in-flight activities are handed back to be retried elsewhere. GPU workers
+ * (`--gpus 0,1 --gpu-type a100`) poll their tag's queue with one activity per device slot.
+ */
+export function workerCommand(): Command {
+  return new Command('worker')
+    .description('run a worker for one task type (orchestrator, inference, scoring) or all of them')
+    .addArgument(new Command().createArgument('<type>', 'task type').choices([...WORKER_TYPES]))
+    .addOption(new Option('--slots <n>', 'model calls in flight at once on this worker (inference, no device manager)'))
+    .addOption(new Option('--queue <names...>', 'extra inference queues to poll (per-model or GPU-tagged queues)'))
+    .addOption(new Option('--gpus <ids>', 'GPU ids to hand out, comma-separated (CUDA_VISIBLE_DEVICES values), e.g. 0,1,2,3'))
+    .addOption(new Option('--gpu-type <tag>', 'GPU tag: poll evalctl-inference.gpu-<tag> instead of the shared inference queue'))
+    .addOption(new Option('--slots-per-gpu <n>', 'calls that may share one GPU at once (default 1)'))
+    .addOption(new Option('--cpu-slots <n>', 'slots for calls that need no GPU; a GPU worker with them also polls the shared queue'))
+    .addOption(new Option('--queue-rate <model=rps...>', "poll a rate-limited model's queue with this limit (the same on every worker)"))
+    .addOption(new Option('--models <ids...>', "poll these rate-limited models' queues, limits read from running assignments"))
+    .addOption(new Option('--metrics-port <n>', 'serve /healthz and /metrics (Prometheus) on 127.0.0.1:<n>'))
+    .addOption(new Option('--name <name>', 'name carried in the worker identity (set by `workers start`)'))
+    .action(async (type: WorkerType, opts: WorkerFlags, command: Command) => {
+      const launch = planWorker(type, opts);
+      const connection = connectionFromCommand(command);
+      await serve(type, launch, connection);
+    });
+}
+
+/** Runs the worker until a signal, with its metrics endpoint when asked for. */
+async function serve(type: WorkerType, launch: WorkerLaunch, connection: ConnectionConfig): Promise<void> {
+  const modelRates = { ...launch.modelRates, ...(await lookUpRates(connection, launch.modelsToLookUp)) };
+  const identity = formatIdentity(launch.identity);
+  const devices = launch.devices;
+  const metrics = new WorkerMetrics(identity, [], launch.slots, devices ? () => devices.usage() : undefined);
+  const running = await startWorker({
+    type, connection, identity, inferenceSlots: launch.slots, extraInferenceQueues: launch.extraQueues,
+    sharedInference: launch.sharedInference, queueRates: queueRatesOf(modelRates),
+    leaseDevices: devices ? leaseForActivity(devices) : undefined,
+    activityInterceptors: [metrics.interceptor()],
+  });
+  const queues = running.workers.map((w) => w.options.taskQueue);
+  metrics.queues.push(...queues);
+  let server: MetricsServer | undefined;
+  if (launch.metricsPort !== undefined) server = await startMetricsServer(metrics, launch.metricsPort);
+  const rates = Object.entries(modelRates).map(([m, r]) => `${m}=${r}/s`).join(',');
+  process.stderr.write(`worker ready: type=${type} pid=${process.pid} identity=${identity} queues=${queues.join(', ')}`
+    + `${rates ? ` rates=${rates}` : ''}${server ? ` metrics=http://127.0.0.1:${server.port}/metrics` : ''}\n`);
+  const stop = (signal: string): void => {
+    process.stderr.write(`worker: ${signal} received, shutting down (in-flight work is handed back)\n`);
+    metrics.markStopping();
+    void running.shutdown();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await running.done;
+  } finally {
+    await server?.close();
+  }
+  process.stderr.write('worker stopped\n');
+}
+
+async function lookUpRates(connection: ConnectionConfig, models: string[]): Promise<Record<string, number>> {
+  if (models.length === 0) return {};
+  const store = await openStore(connection.mongoUrl, { ensureIndexes: false });
+  try {
+    return await ratesFromSnapshots(store, models);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,79 @@
+import { canonicalJson, sha256Hex } from './canonical';
+import type { ModelConfig, ProviderConfig, ScorerConfig, TaskConfig } from './schema';
+
+/**
+ * Sample keys: a hash of what a request means, so the same question to the same model with the same
+ * settings has the same key in every assignment (the dedup rule of DESIGN.md). Secrets, limits, ids and
+ * prices are left out on purpose: changing them does not change an answer.
+ */
+
+/** Version of the key recipe; bump it when the recipe changes so old results are not reused by mistake. */
+export const KEY_VERSION = 1;
+
+/** The part of a provider config that decides what answer comes back. */
+function providerIdentity(provider: ProviderConfig): Record<string, unknown> {
+  switch (provider.kind) {
+    case 'openai':
+      // apiKey and headers are credentials or routing, not meaning.
+      return { kind: provider.kind, baseUrl: provider.baseUrl.replace(/\/+$/, ''), model: provider.model, api: provider.api };
+    case 'command':
+      // env and cwd may carry secrets or host paths; the argv names the program.
+      return { kind: provider.kind, command: provider.command };
+    case 'simulated':
+      return {
+        kind: provider.kind,
+        latencyMs: provider.latencyMs,
+        errorRate: provider.errorRate,
+        rateLimitRate: provider.rateLimitRate,
+        permanentErrorRate: provider.permanentErrorRate,
+        accuracy: provider.accuracy,
+        seed: provider.seed,
+      };
+  }
+}
+
+/** Model identity: provider identity plus generation parameters. */
+export function modelIdentity(model: Pick<ModelConfig, 'provider' | 'params'>): Record<string, unknown> {
+  return { provider: providerIdentity(model.provider), params: model.params ?? {} };
+}
+
+/** Task identity for inference: the prompt template and the few-shot examples. */
+export function taskIdentity(task: Pick<TaskConfig, 'prompt' | 'fewShot'>): Record<string, unknown> {
+  return { prompt: task.prompt, fewShot: task.fewShot ?? [] };
+}
+
+/** The sample content that reaches the prompt and the scorer. */
+export interface SampleContent {
+  fields: Record<string, unknown>;
+  target?: unknown;
+}
+
+/** Key of one inference request: sha256 hex of canonical {model identity, task identity, sample content}. */
+export function inferenceKey(
+  model: Pick<ModelConfig, 'provider' | 'params'>,
+  task: Pick<TaskConfig, 'prompt' | 'fewShot'>,
+  sample: SampleContent,
+): string {
+  return sha256Hex(
+    canonicalJson({
+      v: KEY_VERSION,
+      model: modelIdentity(model),
+      task: taskIdentity(task),
+      sample: { fields: sample.fields, target: sample.target },
+    }),
+  );
+}
+
+/** Scorer identity: its config, with a judge model reduced to its identity. */
+export function scorerIdentity(scorer: ScorerConfig): unknown {
+  if (scorer.kind === 'judge' && typeof scorer.model !== 'string') {
+    return { ...scorer, model: modelIdentity(scorer.model) };
+  }
+  if (scorer.kind === 'command') return { ...scorer, env: undefined };
+  return scorer;
+}
+
+/** Key of one scored sample: the inference key plus the canonical scorer config. */
+export function sampleKey(inferenceKeyHex: string, scorer: ScorerConfig): string {
+  return sha256Hex(canonicalJson({ v: KEY_VERSION, inference: inferenceKeyHex, scorer: scorerIdentity(scorer) }));
+}

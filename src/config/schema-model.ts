@@ -1,0 +1,155 @@
+import { z } from 'zod';
+
+/**
+ * Model config schemas: who answers a prompt and how. Secrets appear only as `${NAME}` references,
+ * resolved by the provider at call time, so a config snapshot never holds a key.
+ */
+
+/** Ids of models and tasks: short, URL- and workflow-id-safe names. */
+export const SlugSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'must be a slug (letters, digits, ".", "_", "-"; at most 64 characters)');
+
+/** A `${NAME}` reference to an environment variable on the worker; never a literal secret. */
+export const EnvRefSchema = z
+  .string()
+  .regex(/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/, 'must be an environment reference like ${OPENAI_API_KEY}, not a literal secret');
+
+/** A fixed latency or a distribution the simulated provider samples from, per sample key. */
+export const LatencySchema = z.union([
+  z.number().nonnegative().describe('Fixed latency in milliseconds.'),
+  z.discriminatedUnion('distribution', [
+    z
+      .object({
+        distribution: z.literal('uniform').describe('Uniform between min and max.'),
+        min: z.number().nonnegative().describe('Lower bound in milliseconds.'),
+        max: z.number().nonnegative().describe('Upper bound in milliseconds.'),
+      })
+      .strict(),
+    z
+      .object({
+        distribution: z.literal('normal').describe('Normal, clipped at 0.'),
+        mean: z.number().nonnegative().describe('Mean in milliseconds.'),
+        stddev: z.number().nonnegative().describe('Standard deviation in milliseconds.'),
+      })
+      .strict(),
+    z
+      .object({
+        distribution: z.literal('lognormal').describe('Log-normal: a long tail of slow calls, like real endpoints.'),
+        median: z.number().positive().describe('Median in milliseconds.'),
+        sigma: z.number().nonnegative().default(0.5).describe('Standard deviation of the underlying normal.'),
+      })
+      .strict(),
+  ]),
+]);
+
+/** Any OpenAI-compatible endpoint (OpenAI, vLLM, TGI, Ollama, llama.cpp server). */
+export const OpenAIProviderSchema = z
+  .object({
+    kind: z.literal('openai').describe('An OpenAI-compatible HTTP endpoint.'),
+    baseUrl: z.url().default('https://api.openai.com/v1').describe('Base URL of the API, ending in /v1 for most servers.'),
+    apiKey: EnvRefSchema.optional().describe('API key as a ${NAME} reference, resolved on the worker at call time.'),
+    model: z.string().min(1).describe('Model name the endpoint knows.'),
+    api: z.enum(['chat', 'completions']).default('chat').describe('Chat completions or legacy text completions.'),
+    headers: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Extra HTTP headers; values may contain ${NAME} references.'),
+  })
+  .strict();
+
+/** A local program: the request as JSON on stdin, `{text, usage?}` as JSON on stdout. */
+export const CommandProviderSchema = z
+  .object({
+    kind: z.literal('command').describe('A local program speaking JSON on stdin/stdout.'),
+    command: z.array(z.string().min(1)).min(1).describe('Program and arguments as an array; never run through a shell.'),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment; values may contain ${NAME} references.'),
+    cwd: z.string().optional().describe('Working directory (absolute after loading).'),
+  })
+  .strict();
+
+/** A stand-in model with configurable latency, errors and accuracy, for demos, tests and benchmarks. */
+export const SimulatedProviderSchema = z
+  .object({
+    kind: z.literal('simulated').describe('A simulated model: no real inference happens.'),
+    latencyMs: LatencySchema.default(0).describe('Latency per call: fixed or a distribution, seeded per sample key.'),
+    errorRate: z.number().min(0).max(1).default(0).describe('Fraction of calls failing with a retryable error.'),
+    rateLimitRate: z.number().min(0).max(1).default(0).describe('Fraction of calls answered like an HTTP 429 with Retry-After.'),
+    retryAfterMs: z.number().int().nonnegative().default(1000).describe('Retry-After carried by simulated 429s.'),
+    permanentErrorRate: z.number().min(0).max(1).default(0).describe('Fraction of samples that always fail permanently.'),
+    accuracy: z.number().min(0).max(1).default(0.8).describe('Fraction of samples answered with the target.'),
+    seed: z.number().int().default(0).describe('Seed for every random choice; same seed, same answers.'),
+  })
+  .strict();
+
+/** Provider kinds accepted in `provider.kind`. */
+export const PROVIDER_KINDS = ['openai', 'command', 'simulated'] as const;
+
+/** The provider of a model, discriminated by `kind`. */
+export const ProviderSchema = z
+  .discriminatedUnion('kind', [OpenAIProviderSchema, CommandProviderSchema, SimulatedProviderSchema])
+  .describe('How the model is called: openai, command or simulated.');
+
+/** Generation parameters; part of the model's identity (a changed temperature is a new request). */
+export const GenerationParamsSchema = z
+  .object({
+    temperature: z.number().min(0).max(2).optional().describe('Sampling temperature.'),
+    maxTokens: z.number().int().positive().optional().describe('Maximum tokens to generate.'),
+    topP: z.number().min(0).max(1).optional().describe('Nucleus sampling mass.'),
+    stop: z.array(z.string()).optional().describe('Stop sequences.'),
+    seed: z.number().int().optional().describe('Sampling seed passed to the endpoint.'),
+    presencePenalty: z.number().min(-2).max(2).optional().describe('Presence penalty.'),
+    frequencyPenalty: z.number().min(-2).max(2).optional().describe('Frequency penalty.'),
+  })
+  .strict();
+
+/** A model to evaluate: its provider, generation parameters and operational limits. */
+export const ModelConfigSchema = z
+  .object({
+    id: SlugSchema.describe('Unique id of the model within an assignment.'),
+    description: z.string().optional().describe('Free text for people.'),
+    provider: ProviderSchema,
+    params: GenerationParamsSchema.default({}).describe('Generation parameters.'),
+    concurrency: z.number().int().positive().default(8).describe('Maximum calls in flight to this model.'),
+    rateLimit: z
+      .object({
+        requestsPerSecond: z.number().positive().describe('Requests per second across every worker.'),
+      })
+      .strict()
+      .optional()
+      .describe('Rate limit shared by every worker of this model.'),
+    resources: z
+      .object({
+        gpus: z.number().int().nonnegative().default(0).describe('GPUs one call needs.'),
+        gpuType: SlugSchema.optional().describe('GPU tag, for instance a100; picks the inference queue.'),
+      })
+      .strict()
+      .default({ gpus: 0 })
+      .describe('Devices a call needs.'),
+    timeoutMs: z.number().int().positive().default(120_000).describe('Timeout of one call in milliseconds.'),
+    pricing: z
+      .object({
+        inputPer1k: z.number().nonnegative().default(0).describe('Price per 1,000 input tokens.'),
+        outputPer1k: z.number().nonnegative().default(0).describe('Price per 1,000 output tokens.'),
+      })
+      .strict()
+      .default({ inputPer1k: 0, outputPer1k: 0 })
+      .describe('Token prices, for cost accounting.'),
+  })
+  .strict()
+  .describe('A model under evaluation.');
+
+/** A model config after defaults are applied. */
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+/** The provider part of a model config. */
+export type ProviderConfig = z.infer<typeof ProviderSchema>;
+/** Options of an OpenAI-compatible provider. */
+export type OpenAIProviderConfig = z.infer<typeof OpenAIProviderSchema>;
+/** Options of a command provider. */
+export type CommandProviderConfig = z.infer<typeof CommandProviderSchema>;
+/** Options of the simulated provider. */
+export type SimulatedProviderConfig = z.infer<typeof SimulatedProviderSchema>;
+/** Generation parameters. */
+export type GenerationParams = z.infer<typeof GenerationParamsSchema>;
+/** Latency of the simulated provider. */
+export type LatencyConfig = z.infer<typeof LatencySchema>;

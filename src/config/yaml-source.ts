@@ -1,0 +1,96 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair } from 'yaml';
+import type { Document, Node } from 'yaml';
+import { ConfigError } from './errors';
+import type { PathSegment } from './errors';
+
+/** Largest config file read: configs are small; anything bigger is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
+/** Aliases allowed per document: enough for sharing a block, far too few for a billion-laughs bomb. */
+export const MAX_ALIAS_COUNT = 100;
+
+/** A parsed YAML file that can say where any path in it is. */
+export interface YamlSource {
+  /** Absolute path of the file, or a label like `<command line>`. */
+  absPath: string;
+  /** The name shown in errors (relative to the working directory when that is shorter). */
+  display: string;
+  doc?: Document;
+  lineCounter?: LineCounter;
+  value: unknown;
+}
+
+/** Name shown in error messages. */
+export function displayName(absPath: string): string {
+  const rel = path.relative(process.cwd(), absPath);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : absPath;
+}
+
+/** Reads and parses a YAML file; syntax errors, oversize files and alias bombs become ConfigErrors. */
+export async function readYamlSource(file: string): Promise<YamlSource> {
+  const absPath = path.resolve(file);
+  const display = displayName(absPath);
+  const fail = (message: string, line = 0, column = 0): ConfigError =>
+    new ConfigError([{ file: display, line, column, path: '', message }]);
+  let stat;
+  try {
+    stat = await fs.stat(absPath);
+  } catch {
+    throw fail('file not found');
+  }
+  if (!stat.isFile()) throw fail('not a file');
+  if (stat.size > MAX_CONFIG_BYTES) throw fail(`file is ${stat.size} bytes; configs are limited to ${MAX_CONFIG_BYTES}`);
+  const text = await fs.readFile(absPath, 'utf8');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file: display, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw fail(`YAML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return { absPath, display, doc, lineCounter, value };
+}
+
+/**
+ * 1-based line and column of the node at `docPath`, or of its nearest existing ancestor.
+ * With `key`, the location of the key itself (for unknown keys).
+ */
+export function locate(source: YamlSource, docPath: readonly PathSegment[], key?: string): { line: number; column: number } {
+  if (!source.doc || !source.lineCounter) return { line: 0, column: 0 };
+  let node: unknown = source.doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  const segs = key === undefined ? docPath : [...docPath, key];
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i];
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      if (key !== undefined && i === segs.length - 1) next = pair.key;
+      else next = pair.value ?? pair.key;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      next = node.items[seg];
+    }
+    const start = rangeStart(next);
+    if (start === undefined) break;
+    node = next;
+    offset = start;
+  }
+  const pos = source.lineCounter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as Node | undefined)?.range;
+  return Array.isArray(range) ? range[0] : undefined;
+}

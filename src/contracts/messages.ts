@@ -1,0 +1,20 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { AssignmentProgress, JobProgress, SampleOutcome, SampleWaiter } from './workflow-types';
+
+/** Signals and queries of evalctl's workflows, shared by workflow code and the CLI. */
+
+/** Stop starting new model calls; in-flight ones finish. Sent to assignments, forwarded to jobs. */
+export const pauseSignal = defineSignal('pause');
+/** Start model calls again after a pause. */
+export const resumeSignal = defineSignal('resume');
+/** A sample execution tells a waiting job how it ended. */
+export const sampleDoneSignal = defineSignal<[SampleOutcome]>('sampleDone');
+/** Another job asks a running sample execution to tell it of the outcome too (adoption). */
+export const addWaiterSignal = defineSignal<[SampleWaiter]>('addWaiter');
+/** A job reports its counts to its assignment. */
+export const jobProgressSignal = defineSignal<[JobProgress]>('jobProgress');
+
+/** Counts per job of an assignment. */
+export const progressQuery = defineQuery<AssignmentProgress>('progress');
+/** Counts of one job. */
+export const jobProgressQuery = defineQuery<JobProgress>('jobProgress');

@@ -1,0 +1,134 @@
+import type { Counts, SampleStatus, AssignmentStatus } from './status';
+
+/**
+ * Inputs and outputs of evalctl's workflows. They stay small (ids, cursors, counters): everything else
+ * lives in MongoDB and is read by activities. Every input carries a version so old histories replay.
+ */
+
+export const WORKFLOW_INPUT_VERSION = 1;
+
+/** What `start` can ask of an assignment: every stage, or one of them. */
+export type RunMode = 'all' | 'infer' | 'eval' | 'report';
+
+/** Input of assignmentWorkflow. */
+export interface AssignmentWorkflowInput {
+  version: 1;
+  assignmentId: string;
+}
+
+/** Retry settings handed to activities, derived from the config's `retry`. */
+export interface RetrySettings {
+  maxAttempts: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maxIntervalMs: number;
+}
+
+/** One (model, task) pair as planned by planAssignment. */
+export interface JobPlan {
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  total: number;
+  window: number;
+  inferenceQueue: string;
+  /** Seconds a single model call may take before it is timed out and retried. */
+  inferTimeoutMs: number;
+}
+
+/** What planAssignment returns to the assignment workflow. */
+export interface AssignmentPlan {
+  jobs: JobPlan[];
+  globalConcurrency: number;
+  /** Jobs running at once. */
+  maxJobs: number;
+  retry: RetrySettings;
+  mode: RunMode;
+}
+
+/** Input of jobWorkflow; also the state carried across continue-as-new. */
+export interface JobWorkflowInput {
+  version: 1;
+  assignmentId: string;
+  job: JobPlan;
+  retry: RetrySettings;
+  mode: RunMode;
+  /** Next sample index not yet handed to a child. */
+  cursor: number;
+  /** Samples whose execution (own or adopted) has not reported back yet. */
+  inFlight: InFlightSample[];
+  /** Indexes whose samples must be planned again (an adopted run ended without success). */
+  retryQueue: number[];
+  counts: Counts;
+  paused: boolean;
+  /** How many runs of this job workflow came before this one (continue-as-new). */
+  runs: number;
+}
+
+/** A sample a job waits on: the execution's key, and whether this job started it or adopted it. */
+export interface InFlightSample {
+  index: number;
+  sampleKey: string;
+  own: boolean;
+}
+
+/** Input of sampleWorkflow: one execution of one sample key. */
+export interface SampleWorkflowInput {
+  version: 1;
+  assignmentId: string;
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  index: number;
+  sampleKey: string;
+  inferenceKey: string;
+  /** Workflow id of the job that started this execution; it is told of the outcome by signal. */
+  parentWorkflowId: string;
+  inferenceQueue: string;
+  inferTimeoutMs: number;
+  retry: RetrySettings;
+  mode: RunMode;
+}
+
+/** A sample as prepared for a job: its keys, and whether a stored success is reused instead of a run. */
+export interface PreparedSample {
+  index: number;
+  sampleKey: string;
+  inferenceKey: string;
+  reused: boolean;
+}
+
+/** What a sample execution reports to each job waiting on it. */
+export interface SampleOutcome {
+  index: number;
+  sampleKey: string;
+  status: SampleStatus;
+  score?: number;
+  error?: string;
+}
+
+/** A job waiting on a sample execution it did not start (adoption). */
+export interface SampleWaiter {
+  jobWorkflowId: string;
+  assignmentId: string;
+  jobId: string;
+  index: number;
+}
+
+/** Progress of one job, as answered by the progress query. */
+export interface JobProgress {
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  status: AssignmentStatus;
+  counts: Counts;
+  runs: number;
+}
+
+/** Progress of an assignment, as answered by the progress query. */
+export interface AssignmentProgress {
+  assignmentId: string;
+  status: AssignmentStatus;
+  paused: boolean;
+  jobs: JobProgress[];
+}

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { AssignmentConfig } from '../config/schema';
+import {
+  EvalAssignmentKey, EvalStatusKey, ORCHESTRATOR_QUEUE, assignmentWorkflowId, emptyCounts,
+  type AssignmentWorkflowInput, type RunMode,
+} from '../contracts';
+import type { Store } from '../store/store';
+import type { TemporalHandle } from '../temporal/client';
+
+/** What `start` needs beyond the validated config. */
+export interface StartRequest {
+  config: AssignmentConfig;
+  sourcePath?: string;
+  assignmentId?: string;
+  mode?: RunMode;
+  reuseFrom?: string | null;
+}
+
+/** What `start` reports. */
+export interface Started {
+  assignmentId: string;
+  workflowId: string;
+}
+
+/** Thrown when an assignment id is already taken, in MongoDB or in Temporal. */
+export class AssignmentExistsError extends Error {
+  override name = 'AssignmentExistsError';
+}
+
+/** A readable, unique id: the config's name, a UTC timestamp and a short random suffix. */
+export function newAssignmentId(name: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${name}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * Snapshots the config to MongoDB (secrets stay `${NAME}` references) and starts the assignment workflow.
+ * If the workflow cannot be started the snapshot is removed again, so a failed start changes nothing.
+ */
+export async function startAssignment(store: Store, temporal: TemporalHandle, req: StartRequest): Promise<Started> {
+  const assignmentId = req.assignmentId ?? newAssignmentId(req.config.name);
+  const workflowId = assignmentWorkflowId(assignmentId);
+  const now = new Date();
+  try {
+    await store.assignments.insertOne({
+      _id: assignmentId, name: req.config.name, description: req.config.description, config: req.config as unknown as Record<string, unknown>,
+      sourcePath: req.sourcePath, mode: req.mode ?? 'all', reuseFrom: req.reuseFrom ?? null, workflowId, status: 'pending',
+      paused: false, cancelRequested: false, counts: emptyCounts(), createdAt: now, updatedAt: now,
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code === 11000) throw new AssignmentExistsError(`an assignment with id "${assignmentId}" already exists`);
+    throw err;
+  }
+  try {
+    const input: AssignmentWorkflowInput = { version: 1, assignmentId };
+    await temporal.client.workflow.start('assignmentWorkflow', {
+      taskQueue: ORCHESTRATOR_QUEUE,
+      workflowId,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [{ key: EvalAssignmentKey, value: assignmentId }, { key: EvalStatusKey, value: 'running' }],
+    });
+  } catch (err) {
+    await store.assignments.deleteOne({ _id: assignmentId, status: 'pending' });
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new AssignmentExistsError(`a workflow with id "${workflowId}" already exists in Temporal`);
+    throw err;
+  }
+  await store.events.updateOne(
+    { _id: `${assignmentId}/submitted` },
+    { $setOnInsert: { assignmentId, type: 'submitted', at: now, data: { mode: req.mode ?? 'all' } } },
+    { upsert: true },
+  );
+  return { assignmentId, workflowId };
+}

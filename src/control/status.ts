@@ -1,0 +1,61 @@
+import { emptyCounts, isTerminal, jobProgressQuery, type AssignmentStatus, type Counts } from '../contracts';
+import type { Store } from '../store/store';
+import type { AssignmentDoc, JobDoc, JobMetrics } from '../store/documents';
+import type { TemporalHandle } from '../temporal/client';
+
+/** One job as `status` shows it. */
+export interface JobStatusView {
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  status: AssignmentStatus;
+  counts: Counts;
+  metrics?: JobMetrics;
+  workflowId: string;
+}
+
+/** What `evalctl status --json` prints. */
+export interface AssignmentStatusView {
+  assignmentId: string;
+  name: string;
+  status: AssignmentStatus;
+  counts: Counts;
+  jobs: JobStatusView[];
+  workflowId: string;
+  createdAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+}
+
+/**
+ * The status of an assignment: MongoDB for what has ended, live counts from the job workflows' progress
+ * queries for what is still running (a job that cannot answer falls back to its stored counts).
+ */
+export async function assignmentStatus(store: Store, temporal: TemporalHandle, doc: AssignmentDoc): Promise<AssignmentStatusView> {
+  const jobDocs = await store.jobs.find({ assignmentId: doc._id }).sort({ _id: 1 }).toArray();
+  const live = !isTerminal(doc.status);
+  const jobs = await Promise.all(jobDocs.map((job) => (live && !isTerminal(job.status) ? liveJob(temporal, job) : storedJob(job))));
+  const counts = emptyCounts();
+  for (const job of jobs) for (const k of Object.keys(counts) as Array<keyof Counts>) counts[k] += job.counts[k];
+  if (jobs.length === 0) counts.total = doc.counts.total;
+  const status: AssignmentStatus = doc.paused && !isTerminal(doc.status) ? 'paused' : doc.status === 'pending' ? 'running' : doc.status;
+  return {
+    assignmentId: doc._id, name: doc.name, status, counts: isTerminal(doc.status) ? doc.counts : counts, jobs, workflowId: doc.workflowId,
+    createdAt: doc.createdAt.toISOString(), startedAt: doc.startedAt?.toISOString(), endedAt: doc.endedAt?.toISOString(),
+    ...(doc.error ? { error: doc.error } : {}),
+  };
+}
+
+function storedJob(job: JobDoc): JobStatusView {
+  return { jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, status: job.status, counts: job.counts, metrics: job.metrics, workflowId: job.workflowId };
+}
+
+async function liveJob(temporal: TemporalHandle, job: JobDoc): Promise<JobStatusView> {
+  try {
+    const progress = await temporal.client.workflow.getHandle(job.workflowId).query(jobProgressQuery);
+    return { ...storedJob(job), status: progress.status, counts: progress.counts };
+  } catch {
+    return storedJob(job);
+  }
+}

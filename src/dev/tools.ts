@@ -1,0 +1,157 @@
+import { existsSync, statSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { GoToolchainError, goHelpMessage, requireGo, runCaptured } from './go';
+
+/** One server binary evalctl builds from a Go module and caches by version. */
+export interface ToolSpec {
+  name: 'temporal' | 'ferretdb';
+  version: string;
+  /** Environment variable naming an existing binary to use instead of building one. */
+  envOverride?: string;
+}
+
+/** The Temporal CLI: it carries the dev server and the Web UI. v1.5.1 is the newest tag the proxy builds. */
+export const TEMPORAL_TOOL: ToolSpec = { name: 'temporal', version: '1.5.1', envOverride: 'EVALCTL_TEMPORAL_BIN' };
+
+/** FerretDB speaks the MongoDB wire protocol on SQLite; the proxy serves v1.24.2 (not .1, .3 or .4). */
+export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2' };
+
+/** Where progress lines go; the CLI passes stderr, tests may collect them. */
+export type LogFn = (line: string) => void;
+
+/** Default sink for progress: stderr, so stdout stays clean for data. */
+export const stderrLog: LogFn = (line) => process.stderr.write(`${line}\n`);
+
+/**
+ * The cache root for built binaries, outside any repo so clones share them: `$XDG_CACHE_HOME/evalctl/tools`,
+ * else `~/.cache/evalctl/tools`.
+ */
+export function toolsCacheRoot(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const xdg = env.XDG_CACHE_HOME;
+  const base = xdg && xdg.startsWith('/') ? xdg : join(home, '.cache');
+  return join(base, 'evalctl', 'tools');
+}
+
+/** Path of a tool's binary in the cache: one folder per name and version, so upgrades never clash. */
+export function toolBinaryPath(spec: ToolSpec, root: string = toolsCacheRoot()): string {
+  return join(root, `${spec.name}-${spec.version}`, spec.name);
+}
+
+/** Finds an executable on PATH the way a shell would; used to prefer a real `mongod` over FerretDB. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      const st = statSync(candidate);
+      if (st.isFile() && (st.mode & 0o111) !== 0) return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+/** Options shared by the ensure functions. */
+export interface EnsureOptions {
+  env?: NodeJS.ProcessEnv;
+  cacheRoot?: string;
+  log?: LogFn;
+}
+
+/**
+ * Returns the path of a tool, building it into the cache on first use. An override variable wins, and a
+ * cached binary is never rebuilt; builds write to a temp name and rename, so a crash leaves no half binary.
+ */
+export async function ensureTool(spec: ToolSpec, opts: EnsureOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const override = spec.envOverride ? env[spec.envOverride] : undefined;
+  if (override) {
+    if (!existsSync(override)) throw new GoToolchainError(`${spec.envOverride}=${override} does not exist.`);
+    return override;
+  }
+  const root = opts.cacheRoot ?? toolsCacheRoot(env);
+  const target = toolBinaryPath(spec, root);
+  if (existsSync(target)) return target;
+  await requireGo(env);
+  const log = opts.log ?? stderrLog;
+  await mkdir(join(root, `${spec.name}-${spec.version}`), { recursive: true });
+  const work = await mkdtemp(join(root, `.build-${spec.name}-`));
+  const started = Date.now();
+  log(`evalctl: building ${spec.name} ${spec.version} from its Go module into ${target} (first use only; takes minutes)`);
+  const ticker = setInterval(() => log(`evalctl: still building ${spec.name}... ${elapsed(started)}`), 20_000);
+  try {
+    const built = spec.name === 'temporal' ? await buildTemporal(spec, work, env, log) : await buildFerretdb(spec, work, env, log);
+    await rename(built, target);
+  } finally {
+    clearInterval(ticker);
+    await rm(work, { recursive: true, force: true });
+  }
+  log(`evalctl: built ${spec.name} ${spec.version} in ${elapsed(started)}`);
+  return target;
+}
+
+/** Which binaries a stack needs, built if missing; FerretDB only when no MongoDB is given or on PATH. */
+export async function ensureTools(opts: EnsureOptions & { ferretdb?: boolean } = {}): Promise<{ temporal: string; ferretdb?: string }> {
+  const temporal = await ensureTool(TEMPORAL_TOOL, opts);
+  const ferretdb = opts.ferretdb === false ? undefined : await ensureTool(FERRETDB_TOOL, opts);
+  return { temporal, ferretdb };
+}
+
+/** True when the MongoDB side of a stack will be FerretDB (no external URL, no mongod on PATH). */
+export function needsFerretdb(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !env.EVALCTL_MONGO_URL && !findOnPath('mongod', env);
+}
+
+function elapsed(since: number): string {
+  return `${Math.round((Date.now() - since) / 1000)}s`;
+}
+
+function goFailed(what: string, stderr: string): GoToolchainError {
+  const tail = stderr.trim().split('\n').slice(-15).join('\n');
+  return new GoToolchainError(goHelpMessage(`${what} failed:\n${tail}`));
+}
+
+/** Lines Go prints while working ("go: downloading ...") are the progress people see. */
+function forwardLines(log: LogFn): (chunk: string) => void {
+  return (chunk) => {
+    for (const line of chunk.split('\n')) if (line.trim()) log(`  ${line.trim()}`);
+  };
+}
+
+async function buildTemporal(spec: ToolSpec, work: string, env: NodeJS.ProcessEnv, log: LogFn): Promise<string> {
+  const args = ['install', `github.com/temporalio/cli/cmd/temporal@v${spec.version}`];
+  const res = await runCaptured('go', args, { cwd: work, env: { ...env, GOBIN: work }, onStderr: forwardLines(log) });
+  if (res.code !== 0) throw goFailed(`go ${args.join(' ')}`, res.stderr);
+  return join(work, 'temporal');
+}
+
+/** FerretDB panics at start without build/version/version.txt, so it is built from a writable copy of its module. */
+async function buildFerretdb(spec: ToolSpec, work: string, env: NodeJS.ProcessEnv, log: LogFn): Promise<string> {
+  const mod = `github.com/FerretDB/FerretDB@v${spec.version}`;
+  const dl = await runCaptured('go', ['mod', 'download', '-json', mod], { cwd: work, env, onStderr: forwardLines(log) });
+  if (dl.code !== 0) throw goFailed(`go mod download ${mod}`, dl.stderr || dl.stdout);
+  const dir = (JSON.parse(dl.stdout) as { Dir?: string }).Dir;
+  if (!dir) throw goFailed(`go mod download ${mod}`, dl.stdout);
+  const src = join(work, 'src');
+  await cp(dir, src, { recursive: true });
+  await makeWritable(src);
+  await writeFile(join(src, 'build', 'version', 'version.txt'), `v${spec.version}\n`);
+  const out = join(work, 'ferretdb');
+  const args = ['build', '-trimpath', '-o', out, './cmd/ferretdb'];
+  const res = await runCaptured('go', args, { cwd: src, env, onStderr: forwardLines(log) });
+  if (res.code !== 0) throw goFailed(`go ${args.join(' ')}`, res.stderr);
+  return out;
+}
+
+/** The module cache is read-only; the copy must be writable to add the version file and to be removed. */
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) await makeWritable(p);
+    else if (entry.isFile()) await chmod(p, 0o644);
+  }
+}

@@ -1,0 +1,85 @@
+import type { Counts } from '../contracts';
+import type { LeaderboardDoc, LeaderboardEntry, MetricSummary } from '../store/documents';
+import { alignedTable, csvLine, csvNumber, fixed3, mdTable, scoreText, type ReportFormat } from './format';
+
+/**
+ * Leaderboards: per task, each model's latest completed score with its 95% interval, best first.
+ * "Latest" is by the ending time of the assignment, so a better (or worse) new run replaces the old one.
+ */
+
+/** A completed job that may stand on a leaderboard. */
+export interface LeaderboardCandidate {
+  modelId: string;
+  taskId: string;
+  assignmentId: string;
+  jobId: string;
+  score: MetricSummary;
+  counts: Counts;
+  endedAt: Date;
+}
+
+/** Keeps each model's latest candidate (ties broken by assignment id, so the result is deterministic). */
+export function latestPerModel(candidates: readonly LeaderboardCandidate[]): LeaderboardCandidate[] {
+  const best = new Map<string, LeaderboardCandidate>();
+  for (const c of candidates) {
+    const known = best.get(c.modelId);
+    const newer = !known || c.endedAt.getTime() > known.endedAt.getTime()
+      || (c.endedAt.getTime() === known.endedAt.getTime() && c.assignmentId > known.assignmentId);
+    if (newer) best.set(c.modelId, c);
+  }
+  return [...best.values()];
+}
+
+/** Ranks entries by mean score, best first; equal means share a rank and are listed by model id. */
+export function rankEntries(latest: readonly LeaderboardCandidate[]): LeaderboardEntry[] {
+  const sorted = [...latest].sort((a, b) => b.score.mean - a.score.mean || a.modelId.localeCompare(b.modelId));
+  const entries: LeaderboardEntry[] = [];
+  sorted.forEach((c, i) => {
+    const prev = entries[i - 1];
+    const rank = prev && prev.score.mean === c.score.mean ? prev.rank : i + 1;
+    entries.push({ rank, modelId: c.modelId, assignmentId: c.assignmentId, jobId: c.jobId, score: c.score, counts: c.counts, endedAt: c.endedAt });
+  });
+  return entries;
+}
+
+/** The leaderboard document of one task from every candidate job of that task. */
+export function computeLeaderboard(taskId: string, candidates: readonly LeaderboardCandidate[], rebuiltBy: string | null, now = new Date()): LeaderboardDoc {
+  const own = candidates.filter((c) => c.taskId === taskId);
+  return { _id: taskId, taskId, entries: rankEntries(latestPerModel(own)), rebuiltBy, updatedAt: now };
+}
+
+const HEADER = ['task', 'rank', 'model', 'score', 'ci95_low', 'ci95_high', 'n', 'assignment', 'ended'];
+
+function rowsOf(boards: readonly LeaderboardDoc[]): Array<{ board: LeaderboardDoc; e: LeaderboardEntry }> {
+  return boards.flatMap((board) => board.entries.map((e) => ({ board, e })));
+}
+
+/** Renders leaderboards in one of the report formats; JSON keeps dates as ISO strings. */
+export function renderLeaderboards(boards: readonly LeaderboardDoc[], format: ReportFormat): string {
+  const rows = rowsOf(boards);
+  if (format === 'json') {
+    return `${JSON.stringify(boards.map((b) => ({ taskId: b.taskId, updatedAt: b.updatedAt, entries: b.entries })), null, 2)}\n`;
+  }
+  if (format === 'csv') {
+    const lines = rows.map(({ board, e }) => csvLine([
+      board.taskId, String(e.rank), e.modelId, csvNumber(e.score.mean), csvNumber(e.score.ci95[0]), csvNumber(e.score.ci95[1]),
+      String(e.score.n), e.assignmentId, e.endedAt.toISOString(),
+    ]));
+    return `${[csvLine(HEADER), ...lines].join('\n')}\n`;
+  }
+  if (boards.length === 0) return 'no leaderboards yet: they are built when an assignment ends\n';
+  const people = (all: typeof rows): string[][] => all.map(({ e }) => [String(e.rank), e.modelId, scoreText(e.score), String(e.score.n), e.assignmentId, e.endedAt.toISOString()]);
+  const header = ['rank', 'model', 'score [95% CI]', 'n', 'assignment', 'ended'];
+  const parts = boards.map((b) => {
+    const body = people(rowsOf([b]));
+    if (format === 'md') return `## ${b.taskId}\n\n${mdTable(header, body)}\n`;
+    return `${b.taskId}\n${alignedTable(header, body)}\n`;
+  });
+  return `${parts.join('\n')}`;
+}
+
+/** One line naming who leads a task, for notifications and logs. */
+export function leaderText(board: LeaderboardDoc): string {
+  const top = board.entries[0];
+  return top ? `${board.taskId}: ${top.modelId} ${fixed3(top.score.mean)}` : `${board.taskId}: no completed runs`;
+}

@@ -1,0 +1,99 @@
+import type { Store } from '../store/store';
+import type { AssignmentDoc, LeaderboardDoc } from '../store/documents';
+import { DETAIL_RESULT_PROJECTION, detailRow, type DetailResult, type DetailRow } from './details';
+import { computeLeaderboard, type LeaderboardCandidate } from './leaderboard';
+import { buildSummary, type SummaryTable } from './summary';
+
+/**
+ * Reads what reports, exports and leaderboards need from MongoDB. Samples are streamed in pages joined
+ * with their results, so memory stays flat whatever the number of samples.
+ */
+
+/** Page size of sample/result joins. */
+export const DETAIL_PAGE = 500;
+
+/** The summary table of a stored assignment. */
+export async function loadSummary(store: Store, assignment: AssignmentDoc): Promise<SummaryTable> {
+  const jobs = await store.jobs.find({ assignmentId: assignment._id }).sort({ _id: 1 }).toArray();
+  return buildSummary(assignment, jobs);
+}
+
+/** Which samples to stream: one job, or every job of the assignment. */
+export interface DetailScope {
+  assignmentId: string;
+  jobId?: string;
+}
+
+/**
+ * Every sample of an assignment (or of one of its jobs), ordered by job and index, joined with its
+ * result. `onPage` runs after each page (activities heartbeat there).
+ */
+export async function* iterateDetails(store: Store, scope: DetailScope, onPage?: () => void): AsyncGenerator<DetailRow> {
+  const filter = scope.jobId ? { assignmentId: scope.assignmentId, jobId: scope.jobId } : { assignmentId: scope.assignmentId };
+  const cursor = store.samples
+    .find(filter, { projection: { modelId: 1, taskId: 1, jobId: 1, index: 1, sampleKey: 1, status: 1 } })
+    .sort({ jobId: 1, index: 1 });
+  let page: Array<{ modelId: string; taskId: string; index: number; sampleKey: string; status: DetailRow['status'] }> = [];
+  const drain = async function* (): AsyncGenerator<DetailRow> {
+    const keys = [...new Set(page.map((s) => s.sampleKey))];
+    const results = await store.results.find({ _id: { $in: keys } }, { projection: DETAIL_RESULT_PROJECTION }).toArray();
+    const byKey = new Map(results.map((r) => [r._id, r as DetailResult]));
+    const rows = page.map((s) => detailRow(s, byKey.get(s.sampleKey)));
+    page = [];
+    onPage?.();
+    yield* rows;
+  };
+  try {
+    for await (const s of cursor) {
+      page.push(s);
+      if (page.length >= DETAIL_PAGE) yield* drain();
+    }
+    if (page.length > 0) yield* drain();
+  } finally {
+    await cursor.close();
+  }
+}
+
+/** Completed jobs of completed assignments on one task, as leaderboard candidates. */
+export async function loadCandidates(store: Store, taskId: string): Promise<LeaderboardCandidate[]> {
+  const jobs = await store.jobs
+    .find({ taskId, status: 'completed' }, { projection: { assignmentId: 1, jobId: 1, modelId: 1, taskId: 1, counts: 1, metrics: 1 } })
+    .toArray();
+  const scored = jobs.filter((j) => j.metrics?.score && j.metrics.score.n > 0);
+  if (scored.length === 0) return [];
+  const ids = [...new Set(scored.map((j) => j.assignmentId))];
+  const ended = new Map<string, Date>();
+  const assignments = store.assignments.find({ _id: { $in: ids }, status: 'completed' }, { projection: { endedAt: 1, updatedAt: 1 } });
+  for await (const a of assignments) ended.set(a._id, a.endedAt ?? a.updatedAt);
+  return scored.flatMap((j) => {
+    const endedAt = ended.get(j.assignmentId);
+    const score = j.metrics?.score;
+    if (!endedAt || !score) return [];
+    return [{ modelId: j.modelId, taskId: j.taskId, assignmentId: j.assignmentId, jobId: j.jobId, score, counts: j.counts, endedAt }];
+  });
+}
+
+/**
+ * Rebuilds the leaderboard of each task from scratch and replaces the stored one: idempotent, so a
+ * retried finalisation or two assignments ending at once converge on the same boards.
+ */
+export async function rebuildLeaderboards(store: Store, taskIds: readonly string[], rebuiltBy: string | null): Promise<LeaderboardDoc[]> {
+  const boards: LeaderboardDoc[] = [];
+  for (const taskId of [...new Set(taskIds)]) {
+    const board = computeLeaderboard(taskId, await loadCandidates(store, taskId), rebuiltBy);
+    await store.leaderboards.replaceOne({ _id: taskId }, board, { upsert: true });
+    boards.push(board);
+  }
+  return boards;
+}
+
+/** Stored leaderboards, one task or all, ordered by task id. */
+export async function readLeaderboards(store: Store, taskId?: string): Promise<LeaderboardDoc[]> {
+  return store.leaderboards.find(taskId ? { _id: taskId } : {}).sort({ _id: 1 }).toArray();
+}
+
+/** Every task id that has completed jobs, for a full rebuild. */
+export async function knownTaskIds(store: Store): Promise<string[]> {
+  const ids = await store.jobs.distinct('taskId', { status: 'completed' });
+  return ids.filter((x): x is string => typeof x === 'string').sort();
+}

@@ -1,0 +1,130 @@
+import type { AssignmentStatus, Counts, RunMode, SampleStatus } from '../contracts';
+
+/**
+ * Shapes of evalctl's MongoDB documents. Every write is an upsert on a deterministic `_id`, so a retried
+ * activity writes the same document twice rather than two documents.
+ */
+
+/** Aggregate of one metric: mean with a 95% confidence interval. */
+export interface MetricSummary {
+  n: number;
+  mean: number;
+  ci95: [number, number];
+  method: string;
+}
+
+/** Figures computed by finalisation for a job or an assignment. */
+export interface JobMetrics {
+  score: MetricSummary | null;
+  latencyMs: { p50: number | null; p95: number | null };
+  tokens: { input: number; output: number };
+  cost: number;
+}
+
+/** One assignment: the config snapshot (secrets as references), its status and counters. */
+export interface AssignmentDoc {
+  _id: string;
+  name: string;
+  description?: string;
+  /** The validated config, `${NAME}` references unresolved. */
+  config: Record<string, unknown>;
+  sourcePath?: string;
+  mode: RunMode;
+  reuseFrom?: string | null;
+  workflowId: string;
+  status: AssignmentStatus;
+  paused: boolean;
+  cancelRequested: boolean;
+  counts: Counts;
+  createdAt: Date;
+  startedAt?: Date;
+  endedAt?: Date;
+  error?: string;
+  updatedAt: Date;
+}
+
+/** One (model, task) pair of an assignment. `_id` is `<assignmentId>/<jobId>`. */
+export interface JobDoc {
+  _id: string;
+  assignmentId: string;
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  workflowId: string;
+  status: AssignmentStatus;
+  counts: Counts;
+  metrics?: JobMetrics;
+  updatedAt: Date;
+}
+
+/** How one sample index of one job of one assignment ended. `_id` is `<assignmentId>/<jobId>/<index>`. */
+export interface SampleDoc {
+  _id: string;
+  assignmentId: string;
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  index: number;
+  sampleKey: string;
+  status: SampleStatus;
+  score?: number | null;
+  passed?: boolean | null;
+  updatedAt: Date;
+}
+
+/** The stored outcome of one request, shared by every assignment that asked for it. `_id` is the sample key. */
+export interface ResultDoc {
+  _id: string;
+  inferenceKey: string;
+  status: 'succeeded' | 'failed' | 'canceled';
+  modelId: string;
+  taskId: string;
+  sampleId: string;
+  sampleIndex: number;
+  input: string;
+  prediction?: string | null;
+  target?: unknown;
+  score?: { value: number; passed?: boolean; extracted?: string; explanation?: string } | null;
+  error?: string | null;
+  errorType?: string | null;
+  attempts: number;
+  latencyMs?: number | null;
+  usage?: { inputTokens: number; outputTokens: number } | null;
+  cost?: number | null;
+  worker?: string;
+  startedAt?: Date;
+  finishedAt: Date;
+  /** Assignments that used this result, executed or reused. */
+  assignments: string[];
+  updatedAt: Date;
+}
+
+/** One entry of the append-only lifecycle log. */
+export interface EventDoc {
+  _id: string;
+  assignmentId: string;
+  type: string;
+  at: Date;
+  data?: Record<string, unknown>;
+}
+
+/** One model's standing on a task's leaderboard: the score of its latest completed run, with its CI. */
+export interface LeaderboardEntry {
+  rank: number;
+  modelId: string;
+  assignmentId: string;
+  jobId: string;
+  score: MetricSummary;
+  counts: Counts;
+  endedAt: Date;
+}
+
+/** The leaderboard of one task, rebuilt from completed jobs whenever an assignment using it ends. `_id` is the task id. */
+export interface LeaderboardDoc {
+  _id: string;
+  taskId: string;
+  entries: LeaderboardEntry[];
+  /** The assignment whose ending last rebuilt this leaderboard. */
+  rebuiltBy: string | null;
+  updatedAt: Date;
+}

@@ -1,0 +1,69 @@
+import { MongoClient, type Collection, type Db } from 'mongodb';
+import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ResultDoc, SampleDoc } from './documents';
+
+/** The collections evalctl uses, opened from one client. */
+export interface Store {
+  client: MongoClient;
+  db: Db;
+  assignments: Collection<AssignmentDoc>;
+  jobs: Collection<JobDoc>;
+  samples: Collection<SampleDoc>;
+  results: Collection<ResultDoc>;
+  events: Collection<EventDoc>;
+  leaderboards: Collection<LeaderboardDoc>;
+  close(): Promise<void>;
+}
+
+/** Default database when the URL names none. */
+export const DEFAULT_DB = 'evalctl';
+
+/**
+ * Opens the one MongoDB client of this process and makes sure the indexes exist. Only what both MongoDB
+ * and FerretDB support is used: unique and compound indexes, upserts, no transactions.
+ */
+export async function openStore(url: string, options: { ensureIndexes?: boolean } = {}): Promise<Store> {
+  const client = new MongoClient(url, {
+    serverSelectionTimeoutMS: 10_000,
+    // Writes are idempotent upserts, so the driver may retry them after a dropped connection.
+    retryWrites: false,
+    retryReads: true,
+  });
+  await client.connect();
+  const db = client.db(dbNameOf(url));
+  const store: Store = {
+    client,
+    db,
+    assignments: db.collection<AssignmentDoc>('assignments'),
+    jobs: db.collection<JobDoc>('jobs'),
+    samples: db.collection<SampleDoc>('samples'),
+    results: db.collection<ResultDoc>('results'),
+    events: db.collection<EventDoc>('events'),
+    leaderboards: db.collection<LeaderboardDoc>('leaderboards'),
+    close: () => client.close(),
+  };
+  if (options.ensureIndexes !== false) await ensureIndexes(store);
+  return store;
+}
+
+/** The database named in a MongoDB URL's path, or the default one. */
+export function dbNameOf(url: string): string {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(url);
+  const name = match?.[1] ? decodeURIComponent(match[1]) : '';
+  return name || DEFAULT_DB;
+}
+
+/** Indexes declared in code; creating an existing index is a no-op. */
+export async function ensureIndexes(store: Store): Promise<void> {
+  await Promise.all([
+    store.assignments.createIndex({ status: 1, createdAt: -1 }, { name: 'status_createdAt' }),
+    store.jobs.createIndex({ assignmentId: 1 }, { name: 'assignmentId' }),
+    store.samples.createIndex({ assignmentId: 1, jobId: 1, index: 1 }, { name: 'assignment_job_index', unique: true }),
+    store.samples.createIndex({ assignmentId: 1, status: 1 }, { name: 'assignment_status' }),
+    store.results.createIndex({ inferenceKey: 1, finishedAt: -1 }, { name: 'inferenceKey_finishedAt' }),
+    store.results.createIndex({ status: 1 }, { name: 'status' }),
+    store.events.createIndex({ assignmentId: 1, at: 1 }, { name: 'assignment_at' }),
+    // Leaderboard rebuilds read the completed jobs of one task; `leaderboard` lists boards by recency.
+    store.jobs.createIndex({ taskId: 1, status: 1 }, { name: 'task_status' }),
+    store.leaderboards.createIndex({ updatedAt: -1 }, { name: 'updatedAt' }),
+  ]);
+}

@@ -1,0 +1,26 @@
+import { Client, Connection } from '@temporalio/client';
+import type { ConnectionConfig } from '../config/connection';
+
+/** A Temporal client and the connection behind it, closed together. */
+export interface TemporalHandle {
+  client: Client;
+  connection: Connection;
+  close(): Promise<void>;
+}
+
+/** Connects to the Temporal frontend named by the connection settings. */
+export async function connectTemporal(conn: ConnectionConfig): Promise<TemporalHandle> {
+  const connection = await Connection.connect({ address: conn.temporalAddress, connectTimeout: '10s' });
+  const client = new Client({ connection, namespace: conn.temporalNamespace });
+  return { client, connection, close: () => connection.close() };
+}
+
+/** The Web UI URL of a workflow, when the UI address is known (EVALCTL_UI_URL or the dev stack's default). */
+export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string): string {
+  return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Base URL of the Temporal Web UI: EVALCTL_UI_URL, else the dev stack's default port. */
+export function uiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.EVALCTL_UI_URL?.trim() || 'http://127.0.0.1:8233';
+}

@@ -1,0 +1,102 @@
+import {
+  DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel, type WorkerOptions,
+} from '@temporalio/worker';
+import { createActivities, defaultWorkerIdentity, type ActivityDeps, ACTIVITIES_BY_ROLE } from '../../activities';
+import type { ConnectionConfig } from '../config/connection';
+import { INFERENCE_QUEUE, ORCHESTRATOR_QUEUE, SCORING_QUEUE, type WorkerType } from '../contracts';
+import { openStore, type Store } from '../store/store';
+import { workflowSource } from './bundle';
+
+/** How one worker process is set up. */
+export interface WorkerSettings {
+  type: WorkerType;
+  connection: ConnectionConfig;
+  /** Model calls in flight at once on this worker. */
+  inferenceSlots?: number;
+  /** Extra inference queues to poll (GPU-tagged or per-model queues). */
+  extraInferenceQueues?: string[];
+  identity?: string;
+  env?: NodeJS.ProcessEnv;
+  leaseDevices?: ActivityDeps['leaseDevices'];
+  /** Whether an inference worker polls the shared `evalctl-inference` queue (default true; GPU workers say false). */
+  sharedInference?: boolean;
+  /**
+   * Rate-limited queues to poll, with their limit in activities per second (`maxTaskQueueActivitiesPerSecond`):
+   * the server enforces it for the whole queue, so every worker polling a queue must pass the same value.
+   */
+  queueRates?: Record<string, number>;
+  /** Activity interceptors for every Temporal worker of the process (metrics). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
+}
+
+/** A running worker process: its Temporal workers, and one call that stops everything gracefully. */
+export interface RunningWorker {
+  workers: Worker[];
+  store: Store;
+  /** Resolves when every Temporal worker has stopped and the clients are closed. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Starts the Temporal workers a worker type serves, over one MongoDB client and one Temporal connection.
+ * Shutdown hands in-flight activities back (they are retried elsewhere) after a grace period.
+ */
+export async function startWorker(settings: WorkerSettings): Promise<RunningWorker> {
+  installRuntime();
+  const store = await openStore(settings.connection.mongoUrl);
+  const connection = await NativeConnection.connect({ address: settings.connection.temporalAddress });
+  const identity = settings.identity ?? defaultWorkerIdentity(settings.type);
+  const activities = createActivities({ store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices });
+  const base = { connection, namespace: settings.connection.temporalNamespace, identity, shutdownGraceTime: '5s',
+    defaultHeartbeatThrottleInterval: '1s', maxHeartbeatThrottleInterval: '2s',
+    ...(settings.activityInterceptors ? { interceptors: { activity: settings.activityInterceptors } } : {}) } satisfies Partial<WorkerOptions>;
+  const pick = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, activities[n as keyof typeof activities]]));
+  const specs: WorkerOptions[] = [];
+  const serves = (role: WorkerType) => settings.type === 'all' || settings.type === role;
+  if (serves('orchestrator')) {
+    specs.push({ ...base, taskQueue: ORCHESTRATOR_QUEUE, ...workflowSource(), activities: pick(ACTIVITIES_BY_ROLE.orchestrator), maxConcurrentActivityTaskExecutions: 50 });
+  }
+  if (serves('inference')) {
+    const slots = settings.inferenceSlots ?? 64;
+    const rates = settings.queueRates ?? {};
+    const queues = [...(settings.sharedInference === false ? [] : [INFERENCE_QUEUE]), ...(settings.extraInferenceQueues ?? []), ...Object.keys(rates)];
+    for (const queue of new Set(queues)) {
+      const limit = rates[queue] === undefined ? {} : { maxTaskQueueActivitiesPerSecond: rates[queue] };
+      specs.push({ ...base, taskQueue: queue, activities: pick(ACTIVITIES_BY_ROLE.inference), maxConcurrentActivityTaskExecutions: slots, ...limit });
+    }
+  }
+  if (serves('scoring')) {
+    specs.push({ ...base, taskQueue: SCORING_QUEUE, activities: pick(ACTIVITIES_BY_ROLE.scoring), maxConcurrentActivityTaskExecutions: 64 });
+  }
+  const workers = await Promise.all(specs.map((spec) => Worker.create(spec)));
+  const done = Promise.all(workers.map((w) => w.run())).then(
+    async () => closeAll(connection, store),
+    async (err: unknown) => {
+      await closeAll(connection, store);
+      throw err;
+    },
+  );
+  const shutdown = async (): Promise<void> => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await done.catch(() => undefined);
+  };
+  return { workers, store, done, shutdown };
+}
+
+async function closeAll(connection: NativeConnection, store: Store): Promise<void> {
+  await Promise.allSettled([connection.close(), store.close()]);
+}
+
+/** Quiet the SDK's own logging to warnings; evalctl logs what people need. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.EVALCTL_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  } catch {
+    // Already installed by the embedding process (tests); keep theirs.
+  }
+}

@@ -1,0 +1,95 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../../src/store/store';
+import { runCli } from '../helpers/cli';
+import { useTestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
+import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
+import { readCallLog, startsPerKey, writeWorkload } from '../helpers/assignments';
+
+const getStack = useTestStack();
+const dir = mkdtempSync(join(tmpdir(), 'evalctl-faults-'));
+const workers: WorkerProcess[] = [];
+let store: Store | undefined;
+
+after(async () => {
+  await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+  await store?.close();
+});
+
+async function started(env: NodeJS.ProcessEnv, config: string): Promise<string> {
+  const res = await runCli(['start', config, '--json'], { env });
+  assert.equal(res.code, 0, res.stderr);
+  return (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
+}
+
+test('a worker killed with SIGKILL mid-run: a new one finishes it, no stored sample is called again', async () => {
+  const callLog = join(dir, 'kill-calls.jsonl');
+  const env = stackEnv(getStack(), { EVALCTL_SIMULATED_CALL_LOG: callLog });
+  store ??= await openStore(getStack().mongoUrl);
+  const first = await startWorkerProcess(env);
+  workers.push(first);
+  const config = writeWorkload(dir, { name: 'killed', models: 3, tasks: 2, samples: 50, salt: 'killed', latencyMs: { distribution: 'uniform', min: 50, max: 250 }, concurrency: 8 });
+  const id = await started(env, config);
+  await waitFor(async () => (await store!.samples.countDocuments({ assignmentId: id })) >= 60, { timeoutMs: 120_000, message: '60 stored samples' });
+  await first.kill('SIGKILL');
+  const killedAt = Date.now();
+  const inFlightAtKill = inFlight(readCallLog(callLog), first.proc.pid!);
+  const second = await startWorkerProcess(env);
+  workers.push(second);
+  const end = await runCli(['watch', id], { env, timeoutMs: 300_000 });
+  assert.equal(end.code, 0, end.stderr);
+  const samples = await store.samples.find({ assignmentId: id }).toArray();
+  assert.equal(samples.length, 300);
+  assert.ok(samples.every((s) => s.status === 'succeeded'));
+  const results = await store.results.find({ _id: { $in: samples.map((s) => s.sampleKey) } }).toArray();
+  assert.equal(results.length, 300);
+  const log = readCallLog(callLog);
+  for (const r of results) {
+    const later = log.filter((e) => e.event === 'start' && e.sampleKey === r._id && e.t > r.finishedAt.getTime());
+    assert.deepEqual(later, [], `sample ${r._id} was called again after its result was stored`);
+  }
+  const starts = [...startsPerKey(log).values()].reduce((a, b) => a + b, 0);
+  assert.ok(starts <= 300 + inFlightAtKill, `model calls ${starts} <= 300 samples + ${inFlightAtKill} in flight at the kill`);
+  assert.ok(Date.now() > killedAt);
+  await second.kill();
+});
+
+test('cancel mid-run: canceled within 10 s, in-flight calls aborted, no call starts after cancel returns', async () => {
+  const callLog = join(dir, 'cancel-calls.jsonl');
+  const env = stackEnv(getStack(), { EVALCTL_SIMULATED_CALL_LOG: callLog });
+  store ??= await openStore(getStack().mongoUrl);
+  const worker = await startWorkerProcess(env);
+  workers.push(worker);
+  const config = writeWorkload(dir, { name: 'canceled', models: 2, tasks: 1, samples: 100, salt: 'canceled', latencyMs: 20_000, concurrency: 6 });
+  const id = await started(env, config);
+  await waitFor(() => readCallLog(callLog).filter((e) => e.event === 'start').length >= 12, { timeoutMs: 60_000, message: '12 calls in flight' });
+  const t0 = Date.now();
+  const res = await runCli(['cancel', id, '--json'], { env });
+  const returnedAt = Date.now();
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(JSON.parse(res.stdout), [{ assignmentId: id, status: 'canceled' }]);
+  assert.ok(returnedAt - t0 < 10_000, `cancel took ${returnedAt - t0} ms`);
+  const log = await waitFor(() => {
+    const entries = readCallLog(callLog);
+    const open = entries.filter((e) => e.event === 'start').length - entries.filter((e) => e.event !== 'start').length;
+    return open === 0 ? entries : undefined;
+  }, { timeoutMs: 15_000, message: 'every in-flight call to end' });
+  assert.ok(log.filter((e) => e.event === 'abort').length >= 12, 'in-flight calls were aborted, not completed');
+  assert.equal(log.filter((e) => e.event === 'end').length, 0, 'no 20 s call ran to the end');
+  assert.deepEqual(log.filter((e) => e.event === 'start' && e.t > returnedAt), []);
+  const doc = await store.assignments.findOne({ _id: id });
+  assert.equal(doc?.status, 'canceled');
+  const status = JSON.parse((await runCli(['status', id, '--json'], { env })).stdout) as { status: string; counts: { canceled: number; total: number } };
+  assert.equal(status.status, 'canceled');
+  assert.equal(status.counts.canceled, status.counts.total);
+  await worker.kill();
+});
+
+function inFlight(entries: ReturnType<typeof readCallLog>, pid: number): number {
+  const mine = entries.filter((e) => e.pid === pid);
+  return mine.filter((e) => e.event === 'start').length - mine.filter((e) => e.event !== 'start').length;
+}

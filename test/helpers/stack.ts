@@ -1,0 +1,117 @@
+import { after, before } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { StackOptions } from '../../src/dev/stack';
+import { endpointsOf, stackDown, stackUp, startMongo, startTemporal, stopMongo, stopTemporal } from '../../src/dev/stack';
+import { killNow } from '../../src/dev/processes';
+import { readStackState } from '../../src/dev/state';
+
+/** Knobs for a private test stack; the defaults fit almost every test. */
+export interface TestStackOptions {
+  /** Database name in `mongoUrl`; default a fresh `evalctl_test_<random>`. */
+  dbName?: string;
+  /** Keep the temp data dir (databases and server logs) after stop(); also EVALCTL_KEEP_TEST_DATA=1. */
+  keepDataDir?: boolean;
+  /** Deadline for each server to answer; default 90 s. */
+  startTimeoutMs?: number;
+}
+
+/** A running private stack: where it answers, and handles to stop it or to fail one part on purpose. */
+export interface TestStack {
+  temporalAddress: string;
+  namespace: string;
+  /** MongoDB URL naming this stack's own database. */
+  mongoUrl: string;
+  uiUrl: string;
+  dataDir: string;
+  /** Stops both servers, waits until they are gone and removes the data dir. Safe to call twice. */
+  stop(): Promise<void>;
+  /** Stops the Temporal dev server (its data stays) for fault tests. */
+  stopTemporal(): Promise<void>;
+  /** Restarts the Temporal dev server on the same ports and database file. */
+  startTemporal(): Promise<void>;
+  /** Stops the MongoDB-compatible server (its data stays); a no-op for an external EVALCTL_MONGO_URL. */
+  stopMongo(): Promise<void>;
+  /** Restarts the MongoDB-compatible server on the same port and data. */
+  startMongo(): Promise<void>;
+}
+
+/** Puts a database name into a MongoDB URL, keeping hosts and query options (works for host lists). */
+export function withDbName(url: string, dbName: string): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(url);
+  if (!m) throw new Error(`not a MongoDB URL: ${url}`);
+  return `${m[1]}/${dbName}${m[2] ?? ''}`;
+}
+
+/** Kills whatever a stack still runs when the test process exits without stop() (a crash, a bail-out). */
+function killOnExit(dataDir: string): () => void {
+  const hook = (): void => {
+    const s = readStackState(dataDir);
+    if (s.temporal) killNow(s.temporal.pid);
+    if (s.mongo?.pid !== undefined && s.mongo.kind !== 'external') killNow(s.mongo.pid);
+  };
+  process.on('exit', hook);
+  return () => process.off('exit', hook);
+}
+
+/**
+ * Starts a private Temporal dev server and MongoDB-compatible server with the same code as `evalctl dev
+ * up`, on free ports in a temp data dir (building the binaries on first use). Always pair it with stop(),
+ * or use useTestStack() which does.
+ */
+export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'evalctl-test-'));
+  const dbName = opts.dbName ?? `evalctl_test_${randomBytes(4).toString('hex')}`;
+  const base: StackOptions = { dataDir, temporalPort: 0, uiPort: 0, mongoPort: 0, dbName, startTimeoutMs: opts.startTimeoutMs };
+  const unhook = killOnExit(dataDir);
+  let up;
+  try {
+    up = await stackUp(base);
+  } catch (err) {
+    await stackDown(dataDir).catch(() => undefined);
+    unhook();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const t = up.state.temporal;
+  const again: StackOptions = { ...base, temporalPort: t.port, uiPort: t.uiPort, mongoPort: up.state.mongo.port ?? 0 };
+  let stopped = false;
+  return {
+    ...endpointsOf(up.state),
+    mongoUrl: withDbName(up.mongoUrl, dbName),
+    dataDir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stackDown(dataDir);
+      unhook();
+      const keep = opts.keepDataDir || process.env.EVALCTL_KEEP_TEST_DATA === '1';
+      if (keep) process.stderr.write(`test stack data kept in ${dataDir}\n`);
+      else await rm(dataDir, { recursive: true, force: true });
+    },
+    stopTemporal: async () => void (await stopTemporal(dataDir)),
+    startTemporal: async () => void (await startTemporal(again)),
+    stopMongo: async () => void (await stopMongo(dataDir)),
+    startMongo: async () => void (await startMongo(again)),
+  };
+}
+
+/**
+ * Registers before/after hooks that start one private stack for the test file (or describe block) and
+ * always stop it, even when tests fail. Returns a getter to call inside tests.
+ */
+export function useTestStack(opts: TestStackOptions = {}): () => TestStack {
+  let stack: TestStack | undefined;
+  before(async () => {
+    stack = await startTestStack(opts);
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+  return () => {
+    if (!stack) throw new Error('the test stack is not running: call useTestStack() at the top of the file or of a describe()');
+    return stack;
+  };
+}

@@ -1,0 +1,34 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { formatSummary, validateAssignment } from '../../../src/cli/validate';
+import { UsageError } from '../../../src/cli/errors';
+
+const CONFIGS = path.resolve(__dirname, '..', '..', '..', '..', 'configs');
+
+describe('evalctl validate', () => {
+  it('summarises the demo: models, tasks, samples per task, total requests', async () => {
+    const s = await validateAssignment({ config: path.join(CONFIGS, 'demo.yaml') });
+    assert.deepEqual(s.models.map((m) => m.id), ['sim-good', 'sim-flaky']);
+    assert.deepEqual(s.tasks.map((t) => [t.id, t.samples, t.scorer]), [
+      ['arithmetic', 120, 'numeric'],
+      ['capitals', 80, 'exact'],
+      ['multiple-choice', 60, 'choice'],
+      ['sentiment', 80, 'exact'],
+    ]);
+    assert.equal(s.totalRequests, 680);
+    const text = formatSummary(s);
+    assert.match(text, /requests: 2 models x 340 samples = 680/);
+    assert.ok(text.split('\n').length < 25, 'one screen');
+  });
+
+  it('--models/--tasks build the same kind of assignment', async () => {
+    const s = await validateAssignment({ models: ['sim-good'], tasks: ['capitals', 'sentiment'], configDir: CONFIGS });
+    assert.equal(s.totalRequests, 160);
+  });
+
+  it('bad input is a UsageError (exit 2) listing the issues', async () => {
+    await assert.rejects(validateAssignment({ models: ['ghost'], tasks: ['capitals'], configDir: CONFIGS }), (e: unknown) => e instanceof UsageError && e.exitCode === 2 && /no model named "ghost"/.test(e.message));
+    await assert.rejects(validateAssignment({}), UsageError);
+  });
+});

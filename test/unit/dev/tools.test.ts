@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTool, FERRETDB_TOOL, findOnPath, needsFerretdb, TEMPORAL_TOOL, toolBinaryPath, toolsCacheRoot } from '../../../src/dev/tools';
+
+test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
+  assert.equal(toolsCacheRoot({ XDG_CACHE_HOME: '/xdg' }, '/home/u'), '/xdg/evalctl/tools');
+  assert.equal(toolsCacheRoot({}, '/home/u'), '/home/u/.cache/evalctl/tools');
+  // A relative XDG path is invalid by the spec and ignored.
+  assert.equal(toolsCacheRoot({ XDG_CACHE_HOME: 'rel' }, '/home/u'), '/home/u/.cache/evalctl/tools');
+});
+
+test('each tool has one folder per name and version', () => {
+  assert.equal(toolBinaryPath(TEMPORAL_TOOL, '/c'), '/c/temporal-1.5.1/temporal');
+  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2/ferretdb');
+});
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'evalctl-unit-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a cached binary is used as is: no Go needed, nothing rebuilt', async () => {
+  await withTempDir(async (root) => {
+    const bin = toolBinaryPath(FERRETDB_TOOL, root);
+    await mkdir(join(root, 'ferretdb-1.24.2'), { recursive: true });
+    await writeFile(bin, '#!/bin/sh\n');
+    const lines: string[] = [];
+    const got = await ensureTool(FERRETDB_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' }, log: (l) => lines.push(l) });
+    assert.equal(got, bin);
+    assert.deepEqual(lines, []);
+  });
+});
+
+test('EVALCTL_TEMPORAL_BIN wins over the cache, and a missing one is an error', async () => {
+  await withTempDir(async (dir) => {
+    const fake = join(dir, 'temporal');
+    await writeFile(fake, '#!/bin/sh\n');
+    assert.equal(await ensureTool(TEMPORAL_TOOL, { cacheRoot: dir, env: { EVALCTL_TEMPORAL_BIN: fake } }), fake);
+    await assert.rejects(ensureTool(TEMPORAL_TOOL, { cacheRoot: dir, env: { EVALCTL_TEMPORAL_BIN: join(dir, 'nope') } }), /does not exist/);
+  });
+});
+
+test('without Go and without a cached binary the error says what to install', async () => {
+  await withTempDir(async (root) => {
+    await assert.rejects(ensureTool(TEMPORAL_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' } }), /Go >= 1\.25/);
+  });
+});
+
+test('findOnPath finds executables only, and decides whether FerretDB is needed', async () => {
+  await withTempDir(async (dir) => {
+    await writeFile(join(dir, 'mongod'), '#!/bin/sh\n');
+    assert.equal(findOnPath('mongod', { PATH: dir }), undefined, 'not executable yet');
+    assert.equal(needsFerretdb({ PATH: dir }), true);
+    await chmod(join(dir, 'mongod'), 0o755);
+    assert.equal(findOnPath('mongod', { PATH: `/nonexistent:${dir}` }), join(dir, 'mongod'));
+    assert.equal(needsFerretdb({ PATH: dir }), false);
+    assert.equal(needsFerretdb({ PATH: '/nonexistent', EVALCTL_MONGO_URL: 'mongodb://x/y' }), false);
+  });
+});

@@ -1,0 +1,149 @@
+import {
+  ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy, condition, getExternalWorkflowHandle,
+  isCancellation, proxyActivities, setHandler, startChild, upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  EvalAssignmentKey, EvalModelKey, EvalStatusKey, EvalTaskKey, emptyCounts, jobProgressSignal, jobWorkflowId, pauseSignal,
+  progressQuery, resumeSignal,
+  type AssignmentPlan, type AssignmentProgress, type AssignmentStatus, type AssignmentWorkflowInput, type JobPlan, type JobProgress,
+} from '../src/contracts';
+import { jobWorkflow } from './job';
+import { LONG_DB_ACTIVITY } from './presets';
+
+const acts = proxyActivities<Activities>(LONG_DB_ACTIVITY);
+
+/** What an assignment workflow returns: how it ended. */
+export interface AssignmentResult {
+  assignmentId: string;
+  status: AssignmentStatus;
+}
+
+/**
+ * One assignment: plan the jobs, run them with a bounded number of samples in flight, and finalise on
+ * every ending (completed, failed, canceled) in a scope that a cancel cannot interrupt.
+ */
+export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promise<AssignmentResult> {
+  const run = new AssignmentRun(input.assignmentId);
+  setHandler(pauseSignal, () => run.setPaused(true));
+  setHandler(resumeSignal, () => run.setPaused(false));
+  setHandler(jobProgressSignal, (p) => run.onProgress(p));
+  setHandler(progressQuery, () => run.progress());
+  let outcome: { status: AssignmentStatus; error?: string; cause?: unknown } = { status: 'completed' };
+  try {
+    const plan = await acts.planAssignment({ assignmentId: input.assignmentId });
+    run.planned(plan);
+    if (plan.mode !== 'report') await run.runJobs(plan);
+  } catch (err) {
+    outcome = isCancellation(err) ? { status: 'canceled', cause: err } : { status: 'failed', error: messageOf(err), cause: err };
+  }
+  if (outcome.status === 'completed' && run.jobFailure) outcome = { status: 'failed', error: run.jobFailure };
+  const final = await CancellationScope.nonCancellable(() =>
+    acts.finalizeAssignment({ assignmentId: input.assignmentId, outcome: outcome.status, error: outcome.error ?? null }),
+  );
+  upsertSearchAttributes([{ key: EvalStatusKey, value: final.status }]);
+  if (final.status === 'canceled' && outcome.cause) throw outcome.cause;
+  if (final.status === 'failed') throw ApplicationFailure.nonRetryable(final.error ?? 'assignment failed', 'EvalAssignmentFailed');
+  return { assignmentId: input.assignmentId, status: final.status };
+}
+
+/** The assignment's own bookkeeping: which jobs run, their last reported progress, the pause flag. */
+class AssignmentRun {
+  paused = false;
+  status: AssignmentStatus = 'pending';
+  jobFailure: string | undefined;
+  private readonly jobs = new Map<string, JobProgress>();
+  private readonly running = new Map<string, JobPlan>();
+
+  constructor(readonly assignmentId: string) {}
+
+  planned(plan: AssignmentPlan): void {
+    this.status = 'running';
+    for (const job of plan.jobs) {
+      this.jobs.set(job.jobId, { jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, status: 'pending', counts: emptyCounts(job.total), runs: 0 });
+    }
+  }
+
+  /** Starts jobs in order while the global budget of samples in flight allows, and waits for all. */
+  async runJobs(plan: AssignmentPlan): Promise<void> {
+    const ends: Promise<void>[] = [];
+    let interrupted: unknown;
+    try {
+      for (const job of plan.jobs) {
+        await condition(() => this.running.size === 0 || (this.running.size < plan.maxJobs && this.inFlightBudget() + job.window <= plan.globalConcurrency));
+        ends.push(this.startJob(plan, job));
+      }
+    } catch (err) {
+      interrupted = err;
+    }
+    // Jobs already started are waited for even on cancel, so none outlives the assignment's ending.
+    const settled = await Promise.allSettled(ends);
+    const canceled = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && isCancellation(s.reason));
+    if (interrupted !== undefined) throw interrupted;
+    if (canceled) throw canceled.reason;
+  }
+
+  private async startJob(plan: AssignmentPlan, job: JobPlan): Promise<void> {
+    this.running.set(job.jobId, job);
+    try {
+      const handle = await startChild(jobWorkflow, {
+        workflowId: jobWorkflowId(this.assignmentId, job.modelId, job.taskId),
+        args: [{
+          version: 1, assignmentId: this.assignmentId, job, retry: plan.retry, mode: plan.mode, cursor: 0,
+          inFlight: [], retryQueue: [], counts: emptyCounts(job.total), paused: this.paused, runs: 0,
+        }],
+        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: [
+          { key: EvalAssignmentKey, value: this.assignmentId },
+          { key: EvalModelKey, value: job.modelId },
+          { key: EvalTaskKey, value: job.taskId },
+          { key: EvalStatusKey, value: 'running' },
+        ],
+      });
+      this.onProgress({ ...(this.jobs.get(job.jobId) as JobProgress), status: this.paused ? 'paused' : 'running' });
+      this.onProgress(await handle.result());
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      this.jobFailure = `job ${job.jobId} failed: ${messageOf(err)}`;
+      this.onProgress({ ...(this.jobs.get(job.jobId) as JobProgress), status: 'failed' });
+    } finally {
+      this.running.delete(job.jobId);
+    }
+  }
+
+  private inFlightBudget(): number {
+    let sum = 0;
+    for (const job of this.running.values()) sum += job.window;
+    return sum;
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    for (const job of this.running.values()) {
+      const handle = getExternalWorkflowHandle(jobWorkflowId(this.assignmentId, job.modelId, job.taskId));
+      // A job that has just ended cannot be paused; nothing is lost by ignoring it.
+      handle.signal(paused ? pauseSignal : resumeSignal).catch(() => undefined);
+    }
+  }
+
+  onProgress(progress: JobProgress): void {
+    const known = this.jobs.get(progress.jobId);
+    if (known && (known.status === 'completed' || known.status === 'failed') && progress.status !== known.status) return;
+    this.jobs.set(progress.jobId, progress);
+  }
+
+  progress(): AssignmentProgress {
+    const status = this.paused && this.status === 'running' ? 'paused' : this.status;
+    return { assignmentId: this.assignmentId, status, paused: this.paused, jobs: [...this.jobs.values()] };
+  }
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    if (cause instanceof Error) return messageOf(cause);
+    return err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,4 @@
+/** The workflows a worker registers; the bundle is built from this file. */
+export { assignmentWorkflow } from './assignment';
+export { jobWorkflow } from './job';
+export { sampleWorkflow } from './sample';

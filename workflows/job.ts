@@ -1,0 +1,144 @@
+import {
+  CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy,
+  allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler,
+  startChild, workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import {
+  EvalAssignmentKey, EvalModelKey, EvalStatusKey, EvalTaskKey, addWaiterSignal, jobProgressQuery, jobProgressSignal, pauseSignal,
+  resumeSignal, sampleDoneSignal, sampleWorkflowId,
+  type JobProgress, type JobWorkflowInput, type PreparedSample, type SampleWorkflowInput,
+} from '../src/contracts';
+import { JobState } from './job-state';
+import { DB_ACTIVITY } from './presets';
+import { sampleWorkflow } from './sample';
+
+const db = proxyActivities<Activities>(DB_ACTIVITY);
+
+/** Below this many free places the job waits for more rather than starting a tiny batch. */
+const MIN_BATCH = 8;
+/** Largest batch prepared by one activity call. */
+const MAX_BATCH = 200;
+/** Continue as new well before the service's history limits. */
+const MAX_HISTORY_EVENTS = 8_000;
+
+/**
+ * Runs one model on one task: a sliding window of sample executions over the sample indexes, continuing
+ * as new with its cursor before history grows large. Outcomes arrive by signal, so children outlive a
+ * continue-as-new (they are ABANDONed) and are counted once whichever run hears of them.
+ */
+export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress> {
+  const state = new JobState(input);
+  const self = workflowInfo().workflowId;
+  let cancelling = false;
+  setHandler(sampleDoneSignal, (outcome) => state.onOutcome(outcome, cancelling));
+  setHandler(pauseSignal, () => void (state.paused = true));
+  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(jobProgressQuery, () => state.progress(state.paused ? 'paused' : 'running', input.runs));
+  try {
+    while (!state.finished()) {
+      await condition(() => state.canStart(MIN_BATCH) || state.finished() || historyIsLarge());
+      if (historyIsLarge() && !state.finished()) {
+        await condition(allHandlersFinished);
+        return await continueAsNew<typeof jobWorkflow>(state.toInput(input));
+      }
+      if (state.canStart(MIN_BATCH)) await startBatch(input, state, self);
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    cancelling = true;
+    await CancellationScope.nonCancellable(() => cancelInFlight(input, state));
+    throw err;
+  }
+  const progress = state.progress('completed', input.runs);
+  await db.recordJobEnd({ assignmentId: input.assignmentId, jobId: input.job.jobId, status: 'completed', counts: progress.counts });
+  return progress;
+}
+
+function historyIsLarge(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS;
+}
+
+/** Prepares the next indexes (keys, reuse) and starts or adopts an execution for each. */
+async function startBatch(input: JobWorkflowInput, state: JobState, self: string): Promise<void> {
+  const indexes = state.take(MAX_BATCH);
+  const prepared = await db.prepareBatch({
+    assignmentId: input.assignmentId, job: input.job, mode: input.mode, indexes, counts: state.counts,
+  });
+  await Promise.all(prepared.map((sample) => (sample.reused ? state.complete(sample.index, 'reused') : launch(input, state, self, sample))));
+  if (state.shouldReport()) await reportProgress(input, state);
+}
+
+/** Starts a child execution, or adopts the one already running for the same key. */
+async function launch(input: JobWorkflowInput, state: JobState, self: string, sample: PreparedSample): Promise<void> {
+  const childInput: SampleWorkflowInput = {
+    version: 1, assignmentId: input.assignmentId, jobId: input.job.jobId, modelId: input.job.modelId, taskId: input.job.taskId,
+    index: sample.index, sampleKey: sample.sampleKey, inferenceKey: sample.inferenceKey, parentWorkflowId: self,
+    inferenceQueue: input.job.inferenceQueue, inferTimeoutMs: input.job.inferTimeoutMs, retry: input.retry, mode: input.mode,
+  };
+  try {
+    const child = await startChild(sampleWorkflow, {
+      workflowId: sampleWorkflowId(sample.sampleKey),
+      args: [childInput],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      cancellationType: ChildWorkflowCancellationType.ABANDON,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      typedSearchAttributes: [
+        { key: EvalAssignmentKey, value: input.assignmentId },
+        { key: EvalModelKey, value: input.job.modelId },
+        { key: EvalTaskKey, value: input.job.taskId },
+        { key: EvalStatusKey, value: 'running' },
+      ],
+    });
+    // The outcome comes back by signal; the result promise is only kept from rejecting unhandled.
+    child.result().catch(() => undefined);
+    state.assign(sample.index, sample.sampleKey, true);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    await adopt(input, state, self, sample);
+  }
+}
+
+/** Asks the running execution of this key to report to us too; if it is gone, the index is planned again. */
+async function adopt(input: JobWorkflowInput, state: JobState, self: string, sample: PreparedSample): Promise<void> {
+  state.assign(sample.index, sample.sampleKey, false);
+  try {
+    await getExternalWorkflowHandle(sampleWorkflowId(sample.sampleKey)).signal(addWaiterSignal, {
+      jobWorkflowId: self, assignmentId: input.assignmentId, jobId: input.job.jobId, index: sample.index,
+    });
+  } catch {
+    state.requeue(sample.index);
+  }
+}
+
+/** Tells the assignment how far this job is; a lost report only delays a progress figure. */
+async function reportProgress(input: JobWorkflowInput, state: JobState): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  try {
+    await getExternalWorkflowHandle(parent.workflowId).signal(jobProgressSignal, state.progress(state.paused ? 'paused' : 'running', input.runs));
+  } catch {
+    // The assignment may be closing; its final figures come from MongoDB.
+  }
+}
+
+/** Cancels this job's own executions, waits for their outcomes a while, and records the job as canceled. */
+async function cancelInFlight(input: JobWorkflowInput, state: JobState): Promise<void> {
+  const inFlight = state.inFlightSamples();
+  await Promise.all(
+    inFlight.map(async (s) => {
+      if (!s.own || !s.sampleKey) return void state.complete(s.index, 'canceled');
+      try {
+        await getExternalWorkflowHandle(sampleWorkflowId(s.sampleKey)).cancel();
+      } catch {
+        state.complete(s.index, 'canceled');
+      }
+    }),
+  );
+  const settled = await condition(() => state.inFlightSamples().length === 0, '60s');
+  if (!settled) for (const s of state.inFlightSamples()) state.complete(s.index, 'canceled');
+  state.cancelPending();
+  await db.recordJobEnd({ assignmentId: input.assignmentId, jobId: input.job.jobId, status: 'canceled', counts: state.counts });
+}

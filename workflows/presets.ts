@@ -1,0 +1,54 @@
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES, ORCHESTRATOR_QUEUE, SCORING_QUEUE, type RetrySettings } from '../src/contracts';
+
+/**
+ * Activity option presets, in one place: short database calls, and long model calls that heartbeat.
+ * Every preset has a start-to-close timeout.
+ */
+
+/** Database work: fast, retried for as long as MongoDB is away (a restart must lose nothing). */
+export const DB_ACTIVITY: ActivityOptions = {
+  taskQueue: ORCHESTRATOR_QUEUE,
+  startToCloseTimeout: '60s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+};
+
+/** Planning and finalisation read whole datasets or result sets: longer, and they heartbeat. */
+export const LONG_DB_ACTIVITY: ActivityOptions = {
+  ...DB_ACTIVITY,
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '60s',
+};
+
+/** The retry policy of a model call, from the config's `retry` section. */
+export function modelRetryPolicy(retry: RetrySettings): RetryPolicy {
+  return {
+    maximumAttempts: retry.maxAttempts,
+    initialInterval: retry.initialIntervalMs,
+    backoffCoefficient: retry.backoffCoefficient,
+    maximumInterval: retry.maxIntervalMs,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  };
+}
+
+/** A model call: long, heartbeating so cancel and crashed workers are seen within seconds. */
+export function inferActivity(queue: string, timeoutMs: number, retry: RetrySettings): ActivityOptions {
+  return {
+    taskQueue: queue,
+    startToCloseTimeout: timeoutMs + 30_000,
+    heartbeatTimeout: '10s',
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: modelRetryPolicy(retry),
+  };
+}
+
+/** Scoring plus storing the result: a judge model may take long, so it heartbeats too. */
+export function scoreActivity(retry: RetrySettings): ActivityOptions {
+  return {
+    taskQueue: SCORING_QUEUE,
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '30s',
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { ...modelRetryPolicy(retry), maximumAttempts: Math.max(retry.maxAttempts, 10) },
+  };
+}
