@@ -53,11 +53,16 @@ export async function summarizeJob(deps: ActivityDeps, job: Pick<JobDoc, 'assign
     counts,
     metrics: {
       score: score ? { n: score.n, mean: score.mean, ci95: score.ci95, method: score.method } : null,
-      latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
+      latencyMs: { p50: finiteOrNull(percentile(latencies, 50)), p95: finiteOrNull(percentile(latencies, 95)) },
       tokens,
       cost,
     },
   };
+}
+
+/** MongoDB-compatible servers differ on NaN (FerretDB refuses it), so "no value" is stored as null. */
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
 }
 
 /** Whether the failures of a completed run fail it, per `failOnError`. */

@@ -22,5 +22,12 @@ export function registerCommands(program: Command): void {
   const factories: Array<() => Command> = [
     validateCommand, startCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, reportCommand, exportCommand, leaderboardCommand, eventsCommand, workerCommand, workersCommand, devCommand,
   ];
-  for (const make of factories) program.addCommand(make());
+  for (const make of factories) program.addCommand(inheritErrorHandling(make()));
+}
+
+/** Subcommands do not inherit exitOverride: without it a bad flag would exit 1 from inside commander. */
+function inheritErrorHandling(cmd: Command): Command {
+  cmd.exitOverride().showSuggestionAfterError(true);
+  for (const sub of cmd.commands) inheritErrorHandling(sub);
+  return cmd;
 }

@@ -102,10 +102,8 @@ function statusCommand(): Command {
 
 /** `evalctl dev`: the local stack every other command and the tests run against, built from source. */
 export function devCommand(): Command {
-  return new Command('dev')
-    .description('Local Temporal dev server and MongoDB-compatible server for development and demos.')
-    .addCommand(toolsCommand())
-    .addCommand(upCommand())
-    .addCommand(downCommand())
-    .addCommand(statusCommand());
+  const dev = new Command('dev').description('Local Temporal dev server and MongoDB-compatible server for development and demos.');
+  // addCommand() does not pass exitOverride down: without it commander would exit(1) on a bad flag itself.
+  for (const sub of [toolsCommand(), upCommand(), downCommand(), statusCommand()]) dev.addCommand(sub.exitOverride());
+  return dev.exitOverride();
 }

@@ -1,6 +1,6 @@
 import type { Counts } from '../contracts';
 import type { LeaderboardDoc, LeaderboardEntry, MetricSummary } from '../store/documents';
-import { alignedTable, csvLine, csvNumber, fixed3, mdTable, scoreText, type ReportFormat } from './format';
+import { alignedTable, csvLine, csvNumber, mdTable, scoreText, type ReportFormat } from './format';
 
 /**
  * Leaderboards: per task, each model's latest completed score with its 95% interval, best first.
@@ -76,10 +76,4 @@ export function renderLeaderboards(boards: readonly LeaderboardDoc[], format: Re
     return `${b.taskId}\n${alignedTable(header, body)}\n`;
   });
   return `${parts.join('\n')}`;
-}
-
-/** One line naming who leads a task, for notifications and logs. */
-export function leaderText(board: LeaderboardDoc): string {
-  const top = board.entries[0];
-  return top ? `${board.taskId}: ${top.modelId} ${fixed3(top.score.mean)}` : `${board.taskId}: no completed runs`;
 }

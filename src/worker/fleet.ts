@@ -103,7 +103,11 @@ export class FleetSupervisor {
     m.child = child;
     m.startedAt = Date.now();
     this.note(m, `started pid ${child.pid ?? '?'}: evalctl ${m.spec.args.join(' ')}`);
-    child.once('error', (err) => this.note(m, `could not start: ${err.message}`));
+    child.once('error', (err) => {
+      this.note(m, `could not start: ${err.message}`);
+      // A child that never started emits no exit: treat it as a crash so the backoff applies.
+      if (child.pid === undefined) this.onExit(m, child, null, null);
+    });
     child.once('exit', (code, signal) => this.onExit(m, child, code, signal));
   }
 

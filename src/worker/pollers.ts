@@ -11,7 +11,9 @@ import { parseIdentity, type WorkerIdentity } from './identity';
 /**
  * `workers list`: who polls evalctl's queues, from Temporal itself (DescribeTaskQueue). Temporal cannot
  * list task queues, so the queues asked about are the fixed ones, plus the queues of every model of the
- * assignments not yet ended (from their config snapshots), plus those of a fleet config and `--queue`.
+ * assignments not yet ended and of the 100 most recent ones (from their config snapshots), plus those of
+ * a fleet config (`-c`) and `--queue`. A GPU worker whose tag no assignment used yet shows up only with
+ * `-c` or `--queue`.
  * Pollers stay listed for a few minutes after their last poll, hence "last seen".
  */
 
@@ -35,17 +37,25 @@ export function fleetQueues(config: FleetConfig): string[] {
   ]);
 }
 
-/** Inference queues of every model of every assignment that is pending, running or paused. */
+/** Recent assignments looked at besides the live ones: their workers are likely still polling. */
+const RECENT_ASSIGNMENTS = 100;
+
+/** Inference queues of every model of the assignments that are pending, running or paused, or recent. */
 export async function liveAssignmentQueues(store: Store): Promise<string[]> {
   const queues = new Set<string>();
   const live = store.assignments.find({ status: { $in: ['pending', 'running', 'paused'] } }, { projection: { config: 1 } });
-  for await (const doc of live) {
+  const recent = store.assignments.find({}, { projection: { config: 1 }, sort: { createdAt: -1 }, limit: RECENT_ASSIGNMENTS });
+  for await (const doc of concat(live, recent)) {
     for (const raw of Array.isArray(doc.config.models) ? doc.config.models : []) {
       const model = ModelConfigSchema.safeParse(raw);
       if (model.success) queues.add(inferenceQueueFor(model.data));
     }
   }
   return [...queues];
+}
+
+async function* concat<T>(...sources: AsyncIterable<T>[]): AsyncIterable<T> {
+  for (const source of sources) yield* source;
 }
 
 /** The fixed queues first, then the others sorted, without duplicates. */

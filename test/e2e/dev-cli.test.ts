@@ -83,6 +83,12 @@ describe('evalctl dev up / status / down', () => {
     assert.equal(existsSync(join(otherDir, 'temporal.pid.json')) || existsSync(join(otherDir, 'mongo.pid.json')), false);
   });
 
+  test('a malformed port is a usage error (exit 2)', async () => {
+    const r = await runCli(['dev', 'up', '--data-dir', otherDir, '--temporal-port', '99999'], { env });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--temporal-port/);
+  });
+
   test('data survives down and up', async () => {
     const url = `mongodb://127.0.0.1:${ports[2]}/evalctl`;
     const write = await MongoClient.connect(url);

@@ -41,7 +41,10 @@ async function runToEnd(env: NodeJS.ProcessEnv, config: string): Promise<string>
   const res = await runCli(['start', config, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);
   const { assignmentId } = JSON.parse(res.stdout) as { assignmentId: string };
-  const end = await runCli(['watch', assignmentId], { env, timeoutMs: 300_000 });
+  const end = await runCli(['watch', assignmentId], { env, timeoutMs: 240_000 }).catch((err: unknown) => {
+    const logs = workers.map((w) => `--- worker ${w.proc.pid}:\n${w.output().slice(-3000)}`).join('\n');
+    throw new Error(`${err instanceof Error ? err.message.slice(0, 300) : String(err)}\n${logs}`);
+  });
   assert.equal(end.code, 0, `watch: ${end.stderr}`);
   return assignmentId;
 }

@@ -9,6 +9,7 @@ import { parse, stringify } from 'yaml';
 import { aggregate } from '../../src/metrics';
 import { parseCsv } from '../../src/report/format';
 import { openStore, type Store } from '../../src/store/store';
+import { connectTemporal } from '../../src/temporal/client';
 import type { EventDoc } from '../../src/store/documents';
 import { runCli } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
@@ -178,6 +179,18 @@ async function checkExport(s: Store, id: string, out: string): Promise<void> {
   assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), /\| model \| task0 \| task1 \|/);
 }
 
+/** What a job that never started its samples looked like: status and the job workflow's history, for the failure message. */
+async function describeStuck(env: NodeJS.ProcessEnv, id: string): Promise<string> {
+  const t = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
+  try {
+    const history = await t.client.workflow.getHandle(`evalctl/${id}/job/model0/task0`).fetchHistory().catch(() => ({ events: [] }));
+    const types = (history.events ?? []).map((e) => String(e.eventType));
+    return `status: ${(await runCli(['status', id], { env })).stdout}\njob history: ${types.join(' ')}\n`;
+  } finally {
+    await t.close();
+  }
+}
+
 test('failed and canceled endings notify webhook, slack and lark with their formats; events --follow ends with the log', async () => {
   const { store, env } = await setup();
   const failing = workload({ name: 'notify-failed', models: 1, tasks: 1, samples: 20, salt: 'nf' }, (c) => {
@@ -203,10 +216,11 @@ test('failed and canceled endings notify webhook, slack and lark with their form
   const startedAt = Date.now();
   const canceledId = await start(env, slow);
   const follow = runCli(['events', canceledId, '--follow', '--json', '--interval-ms', '200'], { env, timeoutMs: 120_000 });
-  await waitFor(() => readCallLog(callLog).some((e) => e.event === 'end' && e.t > startedAt), { timeoutMs: 60_000, message: 'calls to run' }).catch(async (err: unknown) => {
-    process.stderr.write(`DIAG status: ${(await runCli(['status', canceledId], { env })).stdout}\nDIAG worker: ${worker?.output().slice(-6000)}\n`);
-    throw err;
-  });
+  await waitFor(() => readCallLog(callLog).some((e) => e.event === 'end' && e.t > startedAt), { timeoutMs: 60_000, message: 'calls to run' })
+    .catch(async (err: unknown) => {
+      process.stderr.write(await describeStuck(env, canceledId));
+      throw err;
+    });
   assert.equal((await runCli(['cancel', canceledId], { env })).code, 0);
   const followed = await follow;
   assert.equal(followed.code, 0, followed.stderr);
