@@ -32,6 +32,7 @@ export function defaultWorkerIdentity(type: string): string {
  */
 export class ConfigCache {
   private readonly entries = new Map<string, AssignmentConfig>();
+  private readonly reuse = new Map<string, string | null>();
 
   constructor(private readonly store: Store, private readonly capacity = 32) {}
 
@@ -44,6 +45,15 @@ export class ConfigCache {
     if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(assignmentId, config);
     return config;
+  }
+
+  /** What the assignment reuses predictions from: null (nothing), '*' (any) or an assignment id. */
+  async reuseFrom(assignmentId: string): Promise<string | null> {
+    if (!this.reuse.has(assignmentId)) {
+      const doc = await this.store.assignments.findOne({ _id: assignmentId }, { projection: { reuseFrom: 1 } });
+      this.reuse.set(assignmentId, doc?.reuseFrom ?? null);
+    }
+    return this.reuse.get(assignmentId) ?? null;
   }
 
   async model(assignmentId: string, modelId: string): Promise<ModelConfig> {

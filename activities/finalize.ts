@@ -3,6 +3,7 @@ import { aggregate, percentile } from '../src/metrics';
 import { emptyCounts, type AssignmentStatus, type Counts } from '../src/contracts';
 import type { FailOnError } from '../src/config/schema';
 import type { JobDoc, JobMetrics, ResultDoc } from '../src/store/documents';
+import { findByIds } from '../src/store/store';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { followUpEnding } from '../src/report/ending';
 
@@ -24,7 +25,7 @@ export async function summarizeJob(deps: ActivityDeps, job: Pick<JobDoc, 'assign
     const keys = page.filter((s) => s.status === 'succeeded' || s.status === 'reused').map((s) => s.sampleKey);
     page = [];
     if (keys.length === 0) return;
-    const results = await deps.store.results.find({ _id: { $in: keys } }, { projection: { score: 1, latencyMs: 1, usage: 1, cost: 1 } }).toArray();
+    const results = await findByIds(deps.store, deps.store.results, keys, { score: 1, latencyMs: 1, usage: 1, cost: 1 });
     const byKey = new Map(results.map((r) => [r._id, r as Pick<ResultDoc, 'score' | 'latencyMs' | 'usage' | 'cost'>]));
     for (const key of keys) {
       const r = byKey.get(key);

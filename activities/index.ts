@@ -14,10 +14,11 @@ export { defaultWorkerIdentity } from './deps';
  */
 export function createActivities(deps: ActivityDeps) {
   const configs = new ConfigCache(deps.store);
+  const scoring = scoreActivities(deps, configs);
   return {
     ...planActivities(deps, configs),
-    ...inferActivities(deps, configs),
-    ...scoreActivities(deps, configs),
+    ...inferActivities(deps, configs, scoring.scoreAndStore),
+    ...scoring,
     ...recordActivities(deps),
     ...finalizeActivities(deps, configs),
   };
@@ -28,7 +29,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** Which activities each queue type serves. */
 export const ACTIVITIES_BY_ROLE = {
-  orchestrator: ['planAssignment', 'prepareBatch', 'recordOutcome', 'recordUses', 'recordJobEnd', 'finalizeAssignment'],
-  inference: ['infer'],
+  orchestrator: ['planAssignment', 'prepareBatch', 'recordOutcome', 'recordUses', 'recordJobEnd', 'jobsWithFailures', 'recordEvent', 'finalizeAssignment'],
+  inference: ['infer', 'inferAndScore'],
   scoring: ['scoreAndStore'],
 } as const satisfies Record<string, ReadonlyArray<keyof Activities>>;

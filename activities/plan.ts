@@ -6,8 +6,12 @@ import {
   type AssignmentPlan, type Counts, type JobPlan, type PreparedSample, type RunMode,
 } from '../src/contracts';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
-import { keyedSamples, prepared } from './samples';
+import { keyedSamples } from './samples';
+import { classifyBatch } from './reuse';
 import { recordSampleDocs } from './records';
+
+/** Scorers that are pure functions of the prediction: they run where the model call ran. */
+const INLINE_SCORERS: ReadonlySet<string> = new Set(['exact', 'includes', 'regex', 'numeric', 'choice', 'f1']);
 
 /** The inference queue a model's calls go to: its own when rate limited, its GPU tag's, or the shared one. */
 export function inferenceQueueFor(model: ModelConfig): string {
@@ -36,32 +40,24 @@ export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
       }
       const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0)));
       await writePlan(deps, input.assignmentId, jobs);
-      return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, mode: (doc?.mode ?? 'all') as RunMode };
+      return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, autoRetry: config.autoRetry, mode: (doc?.mode ?? 'all') as RunMode };
     },
 
-    /** Keys a batch of indexes; samples whose key already succeeded are recorded as reused instead of run. */
+    /** Keys a batch of indexes and decides, per the dedup rules, which run, which are reused, which rescore. */
     async prepareBatch(input: { assignmentId: string; job: JobPlan; mode: RunMode; indexes: number[]; counts: Counts }): Promise<PreparedSample[]> {
       const { assignmentId, job } = input;
-      const [model, task] = await Promise.all([configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId)]);
+      const [model, task, reuseFrom] = await Promise.all([
+        configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId), configs.reuseFrom(assignmentId),
+      ]);
       const keyed = await keyedSamples(model, task, input.indexes);
-      const keys = [...new Set([...keyed.values()].map((k) => k.sampleKey))];
-      const done = await deps.store.results
-        .find({ _id: { $in: keys }, status: 'succeeded' }, { projection: { _id: 1, score: 1 } })
-        .toArray();
-      const scores = new Map(done.map((d) => [d._id, d.score ?? null]));
-      const out = input.indexes.map((index) => {
-        const k = keyed.get(index)!;
-        return prepared(index, k, scores.has(k.sampleKey));
-      });
-      const reused = out.filter((p) => p.reused);
-      if (reused.length > 0) {
-        await recordSampleDocs(deps, reused.map((p) => ({
-          assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, index: p.index, sampleKey: p.sampleKey,
-          status: 'reused' as const, score: scores.get(p.sampleKey)?.value ?? null, passed: scores.get(p.sampleKey)?.passed ?? null,
-        })));
-      }
+      const { prepared, reusedScores } = await classifyBatch(deps.store, input.mode, reuseFrom, input.indexes.map((i) => [i, keyed.get(i)!]));
+      const reused = prepared.filter((p) => p.reused);
+      await recordSampleDocs(deps, reused.map((p) => ({
+        assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, index: p.index, sampleKey: p.sampleKey,
+        status: 'reused' as const, score: reusedScores.get(p.sampleKey)?.value ?? null, passed: reusedScores.get(p.sampleKey)?.passed ?? null,
+      })));
       await deps.store.jobs.updateOne({ _id: `${assignmentId}/${job.jobId}` }, { $set: { status: 'running', counts: input.counts, updatedAt: new Date() } });
-      return out;
+      return prepared;
     },
   };
 }
@@ -70,6 +66,7 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
   return {
     jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, total,
     window: windowFor(config, model), inferenceQueue: inferenceQueueFor(model), inferTimeoutMs: model.timeoutMs,
+    scoreInline: INLINE_SCORERS.has(task.scorer.kind),
   };
 }
 

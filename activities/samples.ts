@@ -1,7 +1,7 @@
 import { openDataset, type Sample } from '../src/datasets';
 import { inferenceKey, sampleKey } from '../src/config/keys';
 import type { ModelConfig, TaskConfig } from '../src/config/schema';
-import { ErrorTypes, type PreparedSample } from '../src/contracts';
+import { ErrorTypes } from '../src/contracts';
 import { permanent } from './failures';
 
 /** A sample with the two keys that name its request. */
@@ -57,9 +57,4 @@ export function contiguousRuns(indexes: number[]): Array<[number, number]> {
     else runs.push([index, 1]);
   }
   return runs;
-}
-
-/** The prepared form handed to the job workflow. */
-export function prepared(index: number, keyed: KeyedSample, reused: boolean): PreparedSample {
-  return { index, sampleKey: keyed.sampleKey, inferenceKey: keyed.inferenceKey, reused };
 }

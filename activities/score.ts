@@ -10,8 +10,24 @@ import type { Inferred } from './infer';
 import { recordSampleDocs, waiterRecords } from './records';
 import { sampleFor } from './samples';
 
+/** Input of a score-and-store step. */
+export interface ScoreInput {
+  sample: SampleWorkflowInput;
+  inferred: Inferred | null;
+  waiters: SampleWaiter[];
+}
+
 /** Builds the scoring activity: score a prediction and store the result, in one step. */
 export function scoreActivities(deps: ActivityDeps, configs: ConfigCache) {
+  return { scoreAndStore: createScoreAndStore(deps, configs) };
+}
+
+/**
+ * Scores the prediction of this execution (or of the stored result it was planned with) and upserts the
+ * result by sample key, with the waiters' sample records. Shared by the scoring queue's activity and the
+ * inference queue's one-step path for scorers that need no service of their own.
+ */
+export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (input: ScoreInput) => Promise<SampleOutcome> {
   const scorers = new Map<string, Scorer>();
   const scorerFor = (key: string, config: ScorerConfig): Scorer => {
     let scorer = scorers.get(key);
@@ -23,59 +39,73 @@ export function scoreActivities(deps: ActivityDeps, configs: ConfigCache) {
     return scorer;
   };
 
-  return {
-    /**
-     * Scores the prediction of this execution (or, in eval mode, the latest stored prediction of the same
-     * request) and upserts the result by sample key, with the waiters' sample records.
-     */
-    async scoreAndStore(input: { sample: SampleWorkflowInput; inferred: Inferred | null; waiters: SampleWaiter[] }): Promise<SampleOutcome> {
-      const { sample } = input;
-      const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
-      const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
-      const inferred = input.inferred ?? (await storedPrediction(deps, sample.inferenceKey));
-      let score;
-      try {
-        score = await withHeartbeat((signal) =>
-          scorerFor(`${sample.assignmentId}/${sample.taskId}`, task.scorer).score(
-            { prediction: inferred.prediction, target: keyed.sample.target, sample: keyed.sample },
-            { signal, env: deps.env },
-          ),
-        );
-      } catch (err) {
-        throw toFailure(err);
-      }
-      const cost = (inferred.usage.inputTokens / 1000) * model.pricing.inputPer1k + (inferred.usage.outputTokens / 1000) * model.pricing.outputPer1k;
-      const now = new Date();
-      const doc: Omit<ResultDoc, '_id' | 'assignments'> = {
-        inferenceKey: sample.inferenceKey, status: 'succeeded', modelId: sample.modelId, taskId: sample.taskId,
-        sampleId: keyed.sample.id, sampleIndex: sample.index, input: inferred.input, prediction: inferred.prediction,
-        target: keyed.sample.target ?? null, score, error: null, errorType: null, attempts: inferred.attempts,
-        latencyMs: inferred.latencyMs, usage: inferred.usage, cost, worker: inferred.worker,
-        startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
-      };
-      await deps.store.results.updateOne(
-        { _id: sample.sampleKey },
-        { $set: doc, $addToSet: { assignments: { $each: [...new Set(input.waiters.map((w) => w.assignmentId))] } } },
-        { upsert: true },
+  return async function scoreAndStore(input: ScoreInput): Promise<SampleOutcome> {
+    const { sample } = input;
+    const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
+    const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
+    const inferred = input.inferred ?? (await storedPrediction(deps, sample.predictionFrom ?? null));
+    if (sample.mode === 'infer') return storeInferred(deps, input.sample, input.waiters, inferred, keyed.sample.id, keyed.sample.target);
+    let score;
+    try {
+      score = await withHeartbeat((signal) =>
+        scorerFor(`${sample.assignmentId}/${sample.taskId}`, task.scorer).score(
+          { prediction: inferred.prediction, target: keyed.sample.target, sample: keyed.sample },
+          { signal, env: deps.env },
+        ),
       );
-      Context.current().heartbeat();
-      await recordSampleDocs(deps, waiterRecords(sample, input.waiters, 'succeeded', score.value, score.passed ?? null));
-      return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
-    },
+    } catch (err) {
+      throw toFailure(err);
+    }
+    const cost = (inferred.usage.inputTokens / 1000) * model.pricing.inputPer1k + (inferred.usage.outputTokens / 1000) * model.pricing.outputPer1k;
+    const now = new Date();
+    const doc: Omit<ResultDoc, '_id' | 'assignments'> = {
+      inferenceKey: sample.inferenceKey, status: 'succeeded', modelId: sample.modelId, taskId: sample.taskId,
+      sampleId: keyed.sample.id, sampleIndex: sample.index, input: inferred.input, prediction: inferred.prediction,
+      target: keyed.sample.target ?? null, score, error: null, errorType: null, attempts: inferred.attempts,
+      latencyMs: inferred.latencyMs, usage: inferred.usage, cost, worker: inferred.worker,
+      startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
+    };
+    await deps.store.results.updateOne(
+      { _id: sample.sampleKey },
+      { $set: doc, $addToSet: { assignments: { $each: [...new Set(input.waiters.map((w) => w.assignmentId))] } } },
+      { upsert: true },
+    );
+    Context.current().heartbeat();
+    await recordSampleDocs(deps, waiterRecords(sample, input.waiters, 'succeeded', score.value, score.passed ?? null), { resultsToo: false });
+    return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
   };
 }
 
-/** The latest successful prediction for an inference key, for scoring without a model call. */
-async function storedPrediction(deps: ActivityDeps, inferenceKey: string): Promise<Inferred> {
-  const doc = await deps.store.results.findOne(
-    { inferenceKey, prediction: { $type: 'string' } },
-    { sort: { finishedAt: -1 } },
-  );
+/** The prediction of the stored result this sample was planned with (eval mode, --reuse). */
+async function storedPrediction(deps: ActivityDeps, resultId: string | null): Promise<Inferred> {
+  const doc = resultId ? await deps.store.results.findOne({ _id: resultId }) : null;
   if (!doc || typeof doc.prediction !== 'string') {
-    throw permanent(`no stored prediction for inference key ${inferenceKey}; run the infer stage first`, ErrorTypes.NotFound);
+    throw permanent('no stored prediction for this request: run the infer stage (or a full run) first', ErrorTypes.NotFound);
   }
   return {
     prediction: doc.prediction, input: doc.input, usage: doc.usage ?? { inputTokens: 0, outputTokens: 0 }, latencyMs: doc.latencyMs ?? 0,
     attempts: 0, worker: doc.worker ?? '', startedAt: (doc.startedAt ?? doc.finishedAt).toISOString(),
   };
+}
+
+/** The infer stage alone: the prediction is stored unscored (`inferred`), for a later eval stage. */
+async function storeInferred(
+  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], inferred: Inferred, sampleId: string, target: unknown,
+): Promise<SampleOutcome> {
+  const now = new Date();
+  await deps.store.results.updateOne(
+    { _id: sample.sampleKey },
+    {
+      $set: {
+        inferenceKey: sample.inferenceKey, status: 'inferred', modelId: sample.modelId, taskId: sample.taskId, sampleId,
+        sampleIndex: sample.index, input: inferred.input, prediction: inferred.prediction, target: target ?? null, score: null,
+        error: null, errorType: null, attempts: inferred.attempts, latencyMs: inferred.latencyMs, usage: inferred.usage,
+        worker: inferred.worker, startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
+      },
+      $addToSet: { assignments: { $each: [...new Set(waiters.map((w) => w.assignmentId))] } },
+    },
+    { upsert: true },
+  );
+  await recordSampleDocs(deps, waiterRecords(sample, waiters, 'succeeded', null, null), { resultsToo: false });
+  return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded' };
 }

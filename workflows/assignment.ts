@@ -33,7 +33,8 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
   try {
     const plan = await acts.planAssignment({ assignmentId: input.assignmentId });
     run.planned(plan);
-    if (plan.mode !== 'report') await run.runJobs(plan);
+    await run.runJobs(plan);
+    await autoRetry(run, plan, input.assignmentId);
   } catch (err) {
     outcome = isCancellation(err) ? { status: 'canceled', cause: err } : { status: 'failed', error: messageOf(err), cause: err };
   }
@@ -45,6 +46,17 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
   if (final.status === 'canceled' && outcome.cause) throw outcome.cause;
   if (final.status === 'failed') throw ApplicationFailure.nonRetryable(final.error ?? 'assignment failed', 'EvalAssignmentFailed');
   return { assignmentId: input.assignmentId, status: final.status };
+}
+
+/** Re-runs the jobs that have failed samples, up to `autoRetry` rounds; successes are reused, not redone. */
+async function autoRetry(run: AssignmentRun, plan: AssignmentPlan, assignmentId: string): Promise<void> {
+  if (plan.mode === 'report') return;
+  for (let round = 1; round <= plan.autoRetry; round++) {
+    const failing = await acts.jobsWithFailures({ assignmentId });
+    if (failing.length === 0) return;
+    await acts.recordEvent({ assignmentId, type: 'auto-retry', data: { round, jobs: failing } });
+    await run.runJobs({ ...plan, jobs: plan.jobs.filter((j) => failing.includes(j.jobId)) });
+  }
 }
 
 /** The assignment's own bookkeeping: which jobs run, their last reported progress, the pause flag. */
@@ -101,7 +113,7 @@ class AssignmentRun {
           { key: EvalStatusKey, value: 'running' },
         ],
       });
-      this.onProgress({ ...(this.jobs.get(job.jobId) as JobProgress), status: this.paused ? 'paused' : 'running' });
+      this.jobs.set(job.jobId, { ...(this.jobs.get(job.jobId) as JobProgress), status: this.paused ? 'paused' : 'running' });
       this.onProgress(await handle.result());
     } catch (err) {
       if (isCancellation(err)) throw err;

@@ -1,8 +1,11 @@
-import type { Counts, InFlightSample, JobPlan, JobProgress, JobWorkflowInput, SampleOutcome, SampleStatus } from '../src/contracts';
+import type {
+  Counts, InFlightSample, JobPlan, JobProgress, JobWorkflowInput, PreparedSample, SampleOutcome, SampleStatus,
+} from '../src/contracts';
 
 /**
  * The bookkeeping of one job, kept apart from the workflow so it can be read and tested as plain logic:
- * a cursor over sample indexes, the set in flight, and counts that never count a sample twice.
+ * a cursor over sample indexes, samples prepared ahead of time, the set in flight, and counts that never
+ * count a sample twice.
  */
 export class JobState {
   readonly job: JobPlan;
@@ -11,6 +14,11 @@ export class JobState {
   readonly counts: Counts;
   private readonly inFlight: Map<number, InFlightSample>;
   private readonly retryQueue: number[];
+  /** Indexes handed to a prepare call that has not answered yet. */
+  private readonly preparing = new Set<number>();
+  /** Prepared samples waiting for room in the window. */
+  private readonly ready: PreparedSample[] = [];
+  private reportedDone = -1;
 
   constructor(input: JobWorkflowInput) {
     this.job = input.job;
@@ -26,40 +34,70 @@ export class JobState {
     return Math.max(0, this.job.window - this.inFlight.size);
   }
 
-  /** Whether another batch may be started now. */
-  canStart(minBatch: number): boolean {
-    if (this.paused || !this.hasPending()) return false;
-    // Batch starts to save workflow tasks, but never wait for more room than a small window can give.
-    const wanted = Math.min(minBatch, Math.max(1, Math.floor(this.job.window / 4)), this.pendingCount());
-    return this.room() >= wanted;
+  /** Whether prepared samples can be launched now. */
+  canLaunch(): boolean {
+    return !this.paused && this.ready.length > 0 && this.room() > 0;
   }
 
-  /** Indexes not yet handed out. */
-  hasPending(): boolean {
+  /** Whether to prepare more: nothing is being prepared and fewer than a window's worth wait. */
+  shouldPrepare(): boolean {
+    return this.preparing.size === 0 && this.hasUnplanned() && this.ready.length < this.job.window;
+  }
+
+  private hasUnplanned(): boolean {
     return this.retryQueue.length > 0 || this.cursor < this.job.total;
-  }
-
-  private pendingCount(): number {
-    return this.retryQueue.length + (this.job.total - this.cursor);
   }
 
   /** Every sample has ended. */
   finished(): boolean {
-    return !this.hasPending() && this.inFlight.size === 0;
+    return !this.hasUnplanned() && this.preparing.size === 0 && this.ready.length === 0 && this.inFlight.size === 0;
   }
 
-  /** Takes up to `max` indexes (retries first) and marks them in flight before any child starts. */
-  take(max: number): number[] {
-    const n = Math.min(max, this.room());
+  /** Takes up to `max` indexes to prepare (retries first). */
+  takeForPrepare(max: number): number[] {
+    const n = Math.max(0, Math.min(max, this.job.window * 2 - this.ready.length));
     const taken: number[] = [];
     while (taken.length < n && this.retryQueue.length > 0) taken.push(this.retryQueue.shift() as number);
     while (taken.length < n && this.cursor < this.job.total) taken.push(this.cursor++);
-    for (const index of taken) this.inFlight.set(index, { index, sampleKey: '', own: false });
-    this.counts.running = this.inFlight.size;
+    for (const index of taken) this.preparing.add(index);
     return taken;
   }
 
-  /** Records how a sample ended; a second report for the same index is ignored. */
+  /** Stores what a prepare call answered; reused samples end at once. */
+  prepared(samples: PreparedSample[]): PreparedSample[] {
+    const reused: PreparedSample[] = [];
+    for (const sample of samples) {
+      if (!this.preparing.delete(sample.index)) continue;
+      if (sample.reused) {
+        this.counts.reused += 1;
+        reused.push(sample);
+      } else {
+        this.ready.push(sample);
+      }
+    }
+    return reused;
+  }
+
+  /** Gives back indexes whose prepare call failed, to be prepared again. */
+  unprepared(indexes: number[]): void {
+    for (const index of indexes) if (this.preparing.delete(index)) this.retryQueue.push(index);
+  }
+
+  /** Moves as many prepared samples into the window as it has room for; the caller starts them. */
+  takeToLaunch(): PreparedSample[] {
+    if (this.paused) return [];
+    const batch = this.ready.splice(0, this.room());
+    for (const s of batch) this.inFlight.set(s.index, { index: s.index, sampleKey: s.sampleKey, own: true });
+    this.counts.running = this.inFlight.size;
+    return batch;
+  }
+
+  /** Notes whether an in-flight index waits on an execution this job started (own) or adopted. */
+  assign(index: number, sampleKey: string, own: boolean): void {
+    if (this.inFlight.has(index)) this.inFlight.set(index, { index, sampleKey, own });
+  }
+
+  /** Records how an in-flight sample ended; a second report for the same index is ignored. */
   complete(index: number, status: SampleStatus): boolean {
     if (!this.inFlight.delete(index)) return false;
     this.counts[status] += 1;
@@ -69,31 +107,24 @@ export class JobState {
 
   /** An outcome signal from a sample execution. Canceled runs we did not ask to cancel are planned again. */
   onOutcome(outcome: SampleOutcome, cancelling: boolean): void {
-    if (outcome.status === 'canceled' && !cancelling) {
-      if (this.inFlight.delete(outcome.index)) this.retryQueue.push(outcome.index);
-      this.counts.running = this.inFlight.size;
-      return;
-    }
+    if (outcome.status === 'canceled' && !cancelling) return this.requeue(outcome.index);
     this.complete(outcome.index, outcome.status);
   }
 
-  /** Puts an index back to be planned again (adoption found the run already gone). */
+  /** Puts an in-flight index back to be planned again (an adopted run ended without a result for us). */
   requeue(index: number): void {
     if (this.inFlight.delete(index)) this.retryQueue.push(index);
     this.counts.running = this.inFlight.size;
   }
 
-  /** Marks every index never started as canceled, for the final counts of a canceled job. */
+  /** Marks every sample never started as canceled, for the final counts of a canceled job. */
   cancelPending(): void {
-    const pending = this.pendingCount();
+    const pending = this.retryQueue.length + (this.job.total - this.cursor) + this.preparing.size + this.ready.length;
     this.retryQueue.length = 0;
+    this.ready.length = 0;
+    this.preparing.clear();
     this.cursor = this.job.total;
     this.counts.canceled += pending;
-  }
-
-  /** Notes which execution an in-flight index waits on: one this job started (own) or an adopted one. */
-  assign(index: number, sampleKey: string, own: boolean): void {
-    if (this.inFlight.has(index)) this.inFlight.set(index, { index, sampleKey, own });
   }
 
   /** Samples in flight, for cancellation and continue-as-new. */
@@ -101,20 +132,19 @@ export class JobState {
     return [...this.inFlight.values()].sort((a, b) => a.index - b.index);
   }
 
-  /** The state to carry into the next run. */
+  /** The state to carry into the next run: prepared-but-unstarted samples are prepared again there. */
   toInput(base: JobWorkflowInput): JobWorkflowInput {
+    const replan = [...this.ready.map((s) => s.index), ...this.preparing, ...this.retryQueue];
     return {
       ...base,
       cursor: this.cursor,
       inFlight: this.inFlightSamples(),
-      retryQueue: [...this.retryQueue],
+      retryQueue: replan,
       counts: { ...this.counts },
       paused: this.paused,
       runs: base.runs + 1,
     };
   }
-
-  private reportedDone = -1;
 
   /** Whether enough has ended since the last report to tell the assignment (about 50 reports per job). */
   shouldReport(): boolean {

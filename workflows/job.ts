@@ -1,23 +1,22 @@
 import {
   CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy,
   allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler,
-  startChild, workflowInfo,
+  proxyLocalActivities, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import {
-  EvalAssignmentKey, EvalModelKey, EvalStatusKey, EvalTaskKey, addWaiterSignal, jobProgressQuery, jobProgressSignal, pauseSignal,
+  EvalAssignmentKey, EvalModelKey, EvalTaskKey, addWaiterSignal, jobProgressQuery, jobProgressSignal, pauseSignal,
   resumeSignal, sampleDoneSignal, sampleWorkflowId,
   type JobProgress, type JobWorkflowInput, type PreparedSample, type SampleWorkflowInput,
 } from '../src/contracts';
 import { JobState } from './job-state';
-import { DB_ACTIVITY } from './presets';
+import { DB_ACTIVITY, LOCAL_DB_ACTIVITY } from './presets';
 import { sampleWorkflow } from './sample';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
+const local = proxyLocalActivities<Activities>(LOCAL_DB_ACTIVITY);
 
-/** Below this many free places the job waits for more rather than starting a tiny batch. */
-const MIN_BATCH = 8;
 /** Largest batch prepared by one activity call. */
 const MAX_BATCH = 200;
 /** Continue as new well before the service's history limits. */
@@ -25,12 +24,14 @@ const MAX_HISTORY_EVENTS = 8_000;
 
 /**
  * Runs one model on one task: a sliding window of sample executions over the sample indexes, continuing
- * as new with its cursor before history grows large. Outcomes arrive by signal, so children outlive a
- * continue-as-new (they are ABANDONed) and are counted once whichever run hears of them.
+ * as new with its cursor before history grows large. Samples are prepared (keyed, checked for reuse) ahead
+ * of the window, so a free place is filled without waiting. Outcomes arrive by signal, so children outlive
+ * a continue-as-new (they are ABANDONed) and are counted once whichever run hears of them.
  */
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress> {
   const state = new JobState(input);
   const self = workflowInfo().workflowId;
+  const preparer = new Preparer(input, state);
   let cancelling = false;
   setHandler(sampleDoneSignal, (outcome) => state.onOutcome(outcome, cancelling));
   setHandler(pauseSignal, () => void (state.paused = true));
@@ -38,12 +39,14 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress>
   setHandler(jobProgressQuery, () => state.progress(state.paused ? 'paused' : 'running', input.runs));
   try {
     while (!state.finished()) {
-      await condition(() => state.canStart(MIN_BATCH) || state.finished() || historyIsLarge());
+      await condition(() => state.canLaunch() || state.shouldPrepare() || state.finished() || historyIsLarge() || preparer.failed());
+      preparer.rethrow();
       if (historyIsLarge() && !state.finished()) {
-        await condition(allHandlersFinished);
+        await condition(() => preparer.idle() && allHandlersFinished());
         return await continueAsNew<typeof jobWorkflow>(state.toInput(input));
       }
-      if (state.canStart(MIN_BATCH)) await startBatch(input, state, self);
+      if (state.shouldPrepare()) preparer.start();
+      if (state.canLaunch()) await launchReady(input, state, self);
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -56,18 +59,56 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress>
   return progress;
 }
 
+/**
+ * Prepares the next indexes in the background (a local activity: keys, reuse checks, reuse records), one
+ * call at a time, so the window never waits on a round trip to refill. A failure is rethrown by the loop.
+ */
+class Preparer {
+  private running = false;
+  private error: unknown;
+
+  constructor(private readonly input: JobWorkflowInput, private readonly state: JobState) {}
+
+  start(): void {
+    const indexes = this.state.takeForPrepare(MAX_BATCH);
+    if (indexes.length === 0) return;
+    this.running = true;
+    const { assignmentId, job, mode } = this.input;
+    void local.prepareBatch({ assignmentId, job, mode, indexes, counts: this.state.counts })
+      .then((prepared) => void this.state.prepared(prepared))
+      .catch((err: unknown) => {
+        this.state.unprepared(indexes);
+        this.error = err;
+      })
+      .finally(() => void (this.running = false));
+  }
+
+  idle(): boolean {
+    return !this.running;
+  }
+
+  failed(): boolean {
+    return this.error !== undefined;
+  }
+
+  rethrow(): void {
+    if (this.error !== undefined) throw this.error;
+  }
+}
+
 function historyIsLarge(): boolean {
   const info = workflowInfo();
   return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS;
 }
 
-/** Prepares the next indexes (keys, reuse) and starts or adopts an execution for each. */
-async function startBatch(input: JobWorkflowInput, state: JobState, self: string): Promise<void> {
-  const indexes = state.take(MAX_BATCH);
-  const prepared = await db.prepareBatch({
-    assignmentId: input.assignmentId, job: input.job, mode: input.mode, indexes, counts: state.counts,
-  });
-  await Promise.all(prepared.map((sample) => (sample.reused ? state.complete(sample.index, 'reused') : launch(input, state, self, sample))));
+/** Starts (or adopts) an execution for every prepared sample the window has room for. */
+async function launchReady(input: JobWorkflowInput, state: JobState, self: string): Promise<void> {
+  const batch = state.takeToLaunch();
+  await Promise.all(batch.map((sample) => {
+    // The report stage never executes anything: what has no stored result is counted as not run.
+    if (input.mode === 'report') return state.complete(sample.index, 'canceled');
+    return launch(input, state, self, sample);
+  }));
   if (state.shouldReport()) await reportProgress(input, state);
 }
 
@@ -76,7 +117,9 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
   const childInput: SampleWorkflowInput = {
     version: 1, assignmentId: input.assignmentId, jobId: input.job.jobId, modelId: input.job.modelId, taskId: input.job.taskId,
     index: sample.index, sampleKey: sample.sampleKey, inferenceKey: sample.inferenceKey, parentWorkflowId: self,
-    inferenceQueue: input.job.inferenceQueue, inferTimeoutMs: input.job.inferTimeoutMs, retry: input.retry, mode: input.mode,
+    inferenceQueue: input.job.inferenceQueue, inferTimeoutMs: input.job.inferTimeoutMs, scoreInline: input.job.scoreInline,
+    retry: input.retry, mode: input.mode,
+    predictionFrom: sample.predictionFrom,
   };
   try {
     const child = await startChild(sampleWorkflow, {
@@ -89,7 +132,6 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
         { key: EvalAssignmentKey, value: input.assignmentId },
         { key: EvalModelKey, value: input.job.modelId },
         { key: EvalTaskKey, value: input.job.taskId },
-        { key: EvalStatusKey, value: 'running' },
       ],
     });
     // The outcome comes back by signal; the result promise is only kept from rejecting unhandled.

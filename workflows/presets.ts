@@ -1,4 +1,4 @@
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES, ORCHESTRATOR_QUEUE, SCORING_QUEUE, type RetrySettings } from '../src/contracts';
 
 /**
@@ -11,6 +11,12 @@ export const DB_ACTIVITY: ActivityOptions = {
   taskQueue: ORCHESTRATOR_QUEUE,
   startToCloseTimeout: '60s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+};
+
+/** Short database work done inside the workflow's own worker, without a round trip through the server. */
+export const LOCAL_DB_ACTIVITY: LocalActivityOptions = {
+  startToCloseTimeout: '60s',
+  retry: DB_ACTIVITY.retry,
 };
 
 /** Planning and finalisation read whole datasets or result sets: longer, and they heartbeat. */

@@ -1,9 +1,9 @@
 import {
-  CancellationScope, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler, upsertSearchAttributes,
+  ApplicationFailure, CancellationScope, CancelledFailure, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  EvalStatusKey, addWaiterSignal, sampleDoneSignal,
+  addWaiterSignal, sampleDoneSignal,
   type SampleOutcome, type SampleWaiter, type SampleWorkflowInput,
 } from '../src/contracts';
 import { DB_ACTIVITY, inferActivity, scoreActivity } from './presets';
@@ -20,10 +20,13 @@ export async function sampleWorkflow(input: SampleWorkflowInput): Promise<Sample
   ];
   setHandler(addWaiterSignal, (waiter) => void waiters.push(waiter));
   const { outcome, recorded } = await execute(input, waiters);
-  await CancellationScope.nonCancellable(async () => {
-    upsertSearchAttributes([{ key: EvalStatusKey, value: outcome.status }]);
-    await notifyWaiters(input, outcome, waiters, recorded);
-  });
+  // The execution's own status (Completed, Failed, Canceled) says how it ended; no search attribute
+  // update is spent on it, since visibility writes are a large share of the server's work per sample.
+  await CancellationScope.nonCancellable(() => notifyWaiters(input, outcome, waiters, recorded));
+  // A failed or canceled execution closes as such, so the id reuse policy (failed only) lets a later
+  // request run the same key again, and the Web UI shows what happened.
+  if (outcome.status === 'canceled') throw new CancelledFailure(`sample ${input.sampleKey} canceled`);
+  if (outcome.status === 'failed') throw ApplicationFailure.nonRetryable(outcome.error ?? 'sample failed', 'EvalSampleFailed');
   return outcome;
 }
 
@@ -32,9 +35,17 @@ async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[]): Pro
   const inferActs = proxyActivities<Activities>(inferActivity(input.inferenceQueue, input.inferTimeoutMs, input.retry));
   const scoreActs = proxyActivities<Activities>(scoreActivity(input.retry));
   try {
-    const inferred = input.mode === 'eval' ? null : await inferActs.infer({ sample: input });
+    // The score step depends on this execution's own prediction, or on the one stored result it was
+    // planned with (predictionFrom): never on whatever happens to be stored for the key.
+    const needsModel = input.mode !== 'eval' && !input.predictionFrom;
+    if (needsModel && input.scoreInline) {
+      const recorded = waiters.length;
+      return { outcome: await inferActs.inferAndScore({ sample: input, waiters: waiters.slice(0, recorded) }), recorded };
+    }
+    const inferred = needsModel ? await inferActs.infer({ sample: input }) : null;
     const recorded = waiters.length;
-    return { outcome: await scoreActs.scoreAndStore({ sample: input, inferred, waiters: waiters.slice(0, recorded) }), recorded };
+    const outcome = await scoreActs.scoreAndStore({ sample: input, inferred, waiters: waiters.slice(0, recorded) });
+    return { outcome, recorded };
   } catch (err) {
     const status = isCancellation(err) ? 'canceled' : 'failed';
     const error = errorMessage(err);

@@ -72,8 +72,8 @@ const assignmentShape = {
   output: z
     .string()
     .min(1)
-    .default('runs/{NAME}-{TIMESTAMP}')
-    .describe('Export folder; {TIMESTAMP} and {NAME} are replaced when the assignment starts.'),
+    .optional()
+    .describe('Export folder written when the assignment ends (relative to the config file); {TIMESTAMP} and {NAME} are replaced. No export when absent.'),
   retry: RetryPolicySchema.default({ maxAttempts: 5, initialIntervalMs: 1000, backoffCoefficient: 2, maxIntervalMs: 60_000 }),
   concurrency: ConcurrencySchema.default({ global: 64, jobs: 4 }),
   autoRetry: z.number().int().min(0).max(10).default(0).describe('Extra rounds re-running failed samples at the end.'),

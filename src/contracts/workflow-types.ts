@@ -14,6 +14,8 @@ export type RunMode = 'all' | 'infer' | 'eval' | 'report';
 export interface AssignmentWorkflowInput {
   version: 1;
   assignmentId: string;
+  /** Set by `evalctl retry`: this run re-executes what failed or was canceled in the previous one. */
+  retryRun?: number;
 }
 
 /** Retry settings handed to activities, derived from the config's `retry`. */
@@ -32,8 +34,10 @@ export interface JobPlan {
   total: number;
   window: number;
   inferenceQueue: string;
-  /** Seconds a single model call may take before it is timed out and retried. */
+  /** Milliseconds a single model call may take before it is timed out and retried. */
   inferTimeoutMs: number;
+  /** The scorer needs no service of its own, so the model call is scored and stored in the same activity. */
+  scoreInline: boolean;
 }
 
 /** What planAssignment returns to the assignment workflow. */
@@ -44,6 +48,8 @@ export interface AssignmentPlan {
   maxJobs: number;
   retry: RetrySettings;
   mode: RunMode;
+  /** Extra rounds that re-run failed samples at the end (the config's autoRetry). */
+  autoRetry: number;
 }
 
 /** Input of jobWorkflow; also the state carried across continue-as-new. */
@@ -86,8 +92,11 @@ export interface SampleWorkflowInput {
   parentWorkflowId: string;
   inferenceQueue: string;
   inferTimeoutMs: number;
+  scoreInline: boolean;
   retry: RetrySettings;
   mode: RunMode;
+  /** A stored result whose prediction is scored instead of calling the model (eval mode, --reuse). */
+  predictionFrom?: string | null;
 }
 
 /** A sample as prepared for a job: its keys, and whether a stored success is reused instead of a run. */
@@ -96,6 +105,8 @@ export interface PreparedSample {
   sampleKey: string;
   inferenceKey: string;
   reused: boolean;
+  /** A stored result whose prediction this sample scores instead of calling the model. */
+  predictionFrom: string | null;
 }
 
 /** What a sample execution reports to each job waiting on it. */

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { GoToolchainError, goHelpMessage, requireGo, runCaptured } from './go';
 
 /** One server binary evalctl builds from a Go module and caches by version. */
@@ -10,13 +10,15 @@ export interface ToolSpec {
   version: string;
   /** Environment variable naming an existing binary to use instead of building one. */
   envOverride?: string;
+  /** Marks a build that differs from the plain module (a patch applied), so its cache folder differs too. */
+  variant?: string;
 }
 
 /** The Temporal CLI: it carries the dev server and the Web UI. v1.5.1 is the newest tag the proxy builds. */
 export const TEMPORAL_TOOL: ToolSpec = { name: 'temporal', version: '1.5.1', envOverride: 'EVALCTL_TEMPORAL_BIN' };
 
 /** FerretDB speaks the MongoDB wire protocol on SQLite; the proxy serves v1.24.2 (not .1, .3 or .4). */
-export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2' };
+export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'idindex' };
 
 /** Where progress lines go; the CLI passes stderr, tests may collect them. */
 export type LogFn = (line: string) => void;
@@ -36,7 +38,7 @@ export function toolsCacheRoot(env: NodeJS.ProcessEnv = process.env, home: strin
 
 /** Path of a tool's binary in the cache: one folder per name and version, so upgrades never clash. */
 export function toolBinaryPath(spec: ToolSpec, root: string = toolsCacheRoot()): string {
-  return join(root, `${spec.name}-${spec.version}`, spec.name);
+  return join(root, `${spec.name}-${spec.version}${spec.variant ? `-${spec.variant}` : ''}`, spec.name);
 }
 
 /** Finds an executable on PATH the way a shell would; used to prefer a real `mongod` over FerretDB. */
@@ -77,7 +79,7 @@ export async function ensureTool(spec: ToolSpec, opts: EnsureOptions = {}): Prom
   if (existsSync(target)) return target;
   await requireGo(env);
   const log = opts.log ?? stderrLog;
-  await mkdir(join(root, `${spec.name}-${spec.version}`), { recursive: true });
+  await mkdir(dirname(target), { recursive: true });
   const work = await mkdtemp(join(root, `.build-${spec.name}-`));
   const started = Date.now();
   log(`evalctl: building ${spec.name} ${spec.version} from its Go module into ${target} (first use only; takes minutes)`);
@@ -139,11 +141,26 @@ async function buildFerretdb(spec: ToolSpec, work: string, env: NodeJS.ProcessEn
   await cp(dir, src, { recursive: true });
   await makeWritable(src);
   await writeFile(join(src, 'build', 'version', 'version.txt'), `v${spec.version}\n`);
+  await patchIdLookups(src);
   const out = join(work, 'ferretdb');
   const args = ['build', '-trimpath', '-o', out, './cmd/ferretdb'];
   const res = await runCaptured('go', args, { cwd: src, env, onStderr: forwardLines(log) });
   if (res.code !== 0) throw goFailed(`go ${args.join(' ')}`, res.stderr);
   return out;
+}
+
+/**
+ * FerretDB 1.24's SQLite backend looks documents up by `_id` with the expression `->'$._id'`, while its
+ * unique `_id` index is on `->"_id"`; SQLite matches index expressions as written, so every lookup,
+ * update and delete by `_id` scans the whole collection. Writing the lookup the way the index is written
+ * (same value, same meaning) lets SQLite use the index. Fails loudly if the source no longer matches.
+ */
+export async function patchIdLookups(src: string): Promise<void> {
+  const file = join(src, 'internal', 'backends', 'sqlite', 'metadata', 'metadata.go');
+  const text = await readFile(file, 'utf8');
+  const before = 'IDColumn = DefaultColumn + "->\'$._id\'"';
+  if (!text.includes(before)) throw new Error(`cannot patch ${file}: the _id lookup expression changed; update patchIdLookups`);
+  await writeFile(file, text.replace(before, 'IDColumn = DefaultColumn + "->\'_id\'"'));
 }
 
 /** The module cache is read-only; the copy must be writable to add the version file and to be removed. */

@@ -1,4 +1,4 @@
-import type { Store } from '../store/store';
+import { findByIds, type Store } from '../store/store';
 import type { AssignmentDoc, LeaderboardDoc } from '../store/documents';
 import { DETAIL_RESULT_PROJECTION, detailRow, type DetailResult, type DetailRow } from './details';
 import { computeLeaderboard, type LeaderboardCandidate } from './leaderboard';
@@ -36,7 +36,7 @@ export async function* iterateDetails(store: Store, scope: DetailScope, onPage?:
   let page: Array<{ modelId: string; taskId: string; index: number; sampleKey: string; status: DetailRow['status'] }> = [];
   const drain = async function* (): AsyncGenerator<DetailRow> {
     const keys = [...new Set(page.map((s) => s.sampleKey))];
-    const results = await store.results.find({ _id: { $in: keys } }, { projection: DETAIL_RESULT_PROJECTION }).toArray();
+    const results = await findByIds(store, store.results, keys, DETAIL_RESULT_PROJECTION);
     const byKey = new Map(results.map((r) => [r._id, r as DetailResult]));
     const rows = page.map((s) => detailRow(s, byKey.get(s.sampleKey)));
     page = [];

@@ -76,7 +76,8 @@ export interface SampleDoc {
 export interface ResultDoc {
   _id: string;
   inferenceKey: string;
-  status: 'succeeded' | 'failed' | 'canceled';
+  /** `inferred`: a prediction stored by the infer stage, not scored yet. */
+  status: 'succeeded' | 'failed' | 'canceled' | 'inferred';
   modelId: string;
   taskId: string;
   sampleId: string;

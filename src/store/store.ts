@@ -1,4 +1,4 @@
-import { MongoClient, type Collection, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ResultDoc, SampleDoc } from './documents';
 
 /** The collections evalctl uses, opened from one client. */
@@ -11,6 +11,8 @@ export interface Store {
   results: Collection<ResultDoc>;
   events: Collection<EventDoc>;
   leaderboards: Collection<LeaderboardDoc>;
+  /** FerretDB answers only `_id` equality from an index; other filters scan, so hot paths differ. */
+  flavor: 'mongodb' | 'ferretdb';
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function openStore(url: string, options: { ensureIndexes?: boolean 
   });
   await client.connect();
   const db = client.db(dbNameOf(url));
+  const info = await db.admin().command({ buildInfo: 1 }).catch(() => ({}) as Document);
   const store: Store = {
     client,
     db,
@@ -39,6 +42,7 @@ export async function openStore(url: string, options: { ensureIndexes?: boolean 
     results: db.collection<ResultDoc>('results'),
     events: db.collection<EventDoc>('events'),
     leaderboards: db.collection<LeaderboardDoc>('leaderboards'),
+    flavor: 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb',
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(store);
@@ -66,4 +70,25 @@ export async function ensureIndexes(store: Store): Promise<void> {
     store.jobs.createIndex({ taskId: 1, status: 1 }, { name: 'task_status' }),
     store.leaderboards.createIndex({ updatedAt: -1 }, { name: 'updatedAt' }),
   ]);
+}
+
+/**
+ * Documents by `_id`, in one `$in` query on MongoDB and as parallel `_id`-only lookups on FerretDB: it
+ * answers from an index only a filter that is exactly `{_id: value}` and scans the whole collection for
+ * anything else, a cost that grows with every stored document.
+ */
+export async function findByIds<T extends { _id: string }>(
+  store: Pick<Store, 'flavor'>, collection: Collection<T>, ids: readonly string[], projection?: Document,
+): Promise<T[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return [];
+  if (store.flavor === 'mongodb') {
+    return (await collection.find({ _id: { $in: unique } } as Filter<T>, { projection }).toArray()) as T[];
+  }
+  const found: T[] = [];
+  for (let i = 0; i < unique.length; i += 32) {
+    const page = await Promise.all(unique.slice(i, i + 32).map((id) => collection.findOne({ _id: id } as Filter<T>, { projection })));
+    for (const doc of page) if (doc) found.push(doc as T);
+  }
+  return found;
 }

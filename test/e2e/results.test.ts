@@ -283,5 +283,5 @@ test('the leaderboard changes when a better run of a model completes', async () 
   assert.deepEqual(second[0].score.ci95, job?.metrics?.score?.ci95);
   const table = await runCli(['leaderboard', '--task', 'board-task'], { env });
   assert.match(table.stdout, /board-task\n.*\n.*\n1\s+model0\s+0\.\d{3} \[/);
-  assert.ok(existsSync(join(dir, 'runs')), 'the default output folder is next to the config');
+  assert.ok(!existsSync(join(dir, 'runs')), 'no export is written when the config names no output folder');
 });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTool, FERRETDB_TOOL, findOnPath, needsFerretdb, TEMPORAL_TOOL, toolBinaryPath, toolsCacheRoot } from '../../../src/dev/tools';
+import { ensureTool, FERRETDB_TOOL, findOnPath, needsFerretdb, patchIdLookups, TEMPORAL_TOOL, toolBinaryPath, toolsCacheRoot } from '../../../src/dev/tools';
 
 test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
   assert.equal(toolsCacheRoot({ XDG_CACHE_HOME: '/xdg' }, '/home/u'), '/xdg/evalctl/tools');
@@ -14,7 +14,7 @@ test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
 
 test('each tool has one folder per name and version', () => {
   assert.equal(toolBinaryPath(TEMPORAL_TOOL, '/c'), '/c/temporal-1.5.1/temporal');
-  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2/ferretdb');
+  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-idindex/ferretdb', 'the patched build has a folder of its own');
 });
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -29,7 +29,7 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 test('a cached binary is used as is: no Go needed, nothing rebuilt', async () => {
   await withTempDir(async (root) => {
     const bin = toolBinaryPath(FERRETDB_TOOL, root);
-    await mkdir(join(root, 'ferretdb-1.24.2'), { recursive: true });
+    await mkdir(join(root, 'ferretdb-1.24.2-idindex'), { recursive: true });
     await writeFile(bin, '#!/bin/sh\n');
     const lines: string[] = [];
     const got = await ensureTool(FERRETDB_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' }, log: (l) => lines.push(l) });
@@ -62,5 +62,17 @@ test('findOnPath finds executables only, and decides whether FerretDB is needed'
     assert.equal(findOnPath('mongod', { PATH: `/nonexistent:${dir}` }), join(dir, 'mongod'));
     assert.equal(needsFerretdb({ PATH: dir }), false);
     assert.equal(needsFerretdb({ PATH: '/nonexistent', EVALCTL_MONGO_URL: 'mongodb://x/y' }), false);
+  });
+});
+
+test('the FerretDB build is patched so _id lookups use the _id index, and a changed source fails loudly', async () => {
+  await withTempDir(async (src) => {
+    const dir = join(src, 'internal', 'backends', 'sqlite', 'metadata');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'metadata.go');
+    await writeFile(file, 'const (\n\tIDColumn = DefaultColumn + "->\'$._id\'"\n)\n');
+    await patchIdLookups(src);
+    assert.equal(await readFile(file, 'utf8'), 'const (\n\tIDColumn = DefaultColumn + "->\'_id\'"\n)\n');
+    await assert.rejects(patchIdLookups(src), /the _id lookup expression changed/);
   });
 });
