@@ -13,6 +13,19 @@ export interface ActivityDeps {
   workerIdentity: string;
   /** Extra environment for the processes a model call starts (CUDA_VISIBLE_DEVICES from the device manager). */
   leaseDevices?: (model: ModelConfig) => Promise<DeviceLease>;
+  /** Sees every sample's prompt, prediction and score, for `evalctl run --debug`. */
+  debug?: (event: DebugEvent) => void;
+}
+
+/** One sample as `run --debug` echoes it. */
+export interface DebugEvent {
+  assignmentId: string;
+  jobId: string;
+  index: number;
+  prompt: string;
+  prediction: string;
+  target: unknown;
+  score: number | null;
 }
 
 /** Devices held by one model call; released on every ending. */

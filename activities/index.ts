@@ -1,3 +1,4 @@
+import { agentActivities } from './agent';
 import { ConfigCache, type ActivityDeps } from './deps';
 import { finalizeActivities } from './finalize';
 import { inferActivities } from './infer';
@@ -6,7 +7,8 @@ import { recordActivities } from './records';
 import { scoreActivities } from './score';
 
 export type { ActivityDeps, DeviceLease } from './deps';
-export { defaultWorkerIdentity } from './deps';
+export { defaultWorkerIdentity, ConfigCache } from './deps';
+export { taskActivities, type TaskActivities, type TaskWorkerSettings } from './sessions';
 
 /**
  * Every activity of evalctl, built over one process's dependencies. Workers register the subset their
@@ -21,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...scoring,
     ...recordActivities(deps),
     ...finalizeActivities(deps, configs),
+    ...agentActivities(deps, configs),
   };
 }
 
@@ -30,6 +33,6 @@ export type Activities = ReturnType<typeof createActivities>;
 /** Which activities each queue type serves. */
 export const ACTIVITIES_BY_ROLE = {
   orchestrator: ['planAssignment', 'prepareBatch', 'recordOutcome', 'recordUses', 'recordJobEnd', 'jobsWithFailures', 'recordEvent', 'finalizeAssignment'],
-  inference: ['infer', 'inferAndScore'],
-  scoring: ['scoreAndStore'],
+  inference: ['infer', 'inferAndScore', 'agentTurn'],
+  scoring: ['scoreAndStore', 'storeEpisode'],
 } as const satisfies Record<string, ReadonlyArray<keyof Activities>>;

@@ -7,7 +7,7 @@ import type { ScoreInput } from './score';
 import type { ActivityDeps, ConfigCache } from './deps';
 import { toFailure } from './failures';
 import { waitWhile, withHeartbeat } from './heartbeat';
-import { sampleFor } from './samples';
+import { sampleFor } from '../src/plan/samples';
 
 /** What a model call hands to scoring, through history: the prediction and its accounting. */
 export interface Inferred {

@@ -1,30 +1,14 @@
 import { Context } from '@temporalio/activity';
-import { openDataset } from '../src/datasets';
+import { agentPlanOf, openTaskSamples } from '../src/environments';
 import type { AssignmentConfig, ModelConfig, TaskConfig } from '../src/config/schema';
 import {
-  INFERENCE_QUEUE, emptyCounts, endpointInferenceQueue, gpuInferenceQueue, jobIdOf, jobWorkflowId,
-  type AssignmentPlan, type Counts, type JobPlan, type PreparedSample, type RunMode,
+  emptyCounts, jobIdOf, jobWorkflowId, type AssignmentPlan, type Counts, type JobPlan, type PreparedSample, type RunMode,
 } from '../src/contracts';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
-import { keyedSamples } from './samples';
-import { classifyBatch } from './reuse';
+import { keyedSamples } from '../src/plan/samples';
+import { classifyBatch } from '../src/plan/reuse';
+import { INLINE_SCORERS, inferenceQueueFor, windowFor } from '../src/plan/jobs';
 import { recordSampleDocs } from './records';
-
-/** Scorers that are pure functions of the prediction: they run where the model call ran. */
-const INLINE_SCORERS: ReadonlySet<string> = new Set(['exact', 'includes', 'regex', 'numeric', 'choice', 'f1']);
-
-/** The inference queue a model's calls go to: its own when rate limited, its GPU tag's, or the shared one. */
-export function inferenceQueueFor(model: ModelConfig): string {
-  if (model.rateLimit) return endpointInferenceQueue(model.id);
-  if (model.resources.gpuType) return gpuInferenceQueue(model.resources.gpuType);
-  return INFERENCE_QUEUE;
-}
-
-/** Samples in flight for one job: the tightest of the model's, the task's and the assignment's limits. */
-export function windowFor(config: AssignmentConfig, model: ModelConfig): number {
-  const c = config.concurrency;
-  return Math.max(1, Math.min(model.concurrency, c.perModel ?? Infinity, c.perTask ?? Infinity, c.global));
-}
 
 /** Builds the plan activities of the orchestrator queue. */
 export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
@@ -36,7 +20,7 @@ export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
       const totals = new Map<string, number>();
       for (const task of config.tasks) {
         Context.current().heartbeat(task.id);
-        totals.set(task.id, (await openDataset(task.dataset)).count);
+        totals.set(task.id, (await openTaskSamples(task)).count);
       }
       const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0)));
       await writePlan(deps, input.assignmentId, jobs);
@@ -66,7 +50,8 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
   return {
     jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, total,
     window: windowFor(config, model), inferenceQueue: inferenceQueueFor(model), inferTimeoutMs: model.timeoutMs,
-    scoreInline: INLINE_SCORERS.has(task.scorer.kind),
+    scoreInline: task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind),
+    ...agentPlanOf(task),
   };
 }
 

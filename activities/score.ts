@@ -8,7 +8,7 @@ import { permanent, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { Inferred } from './infer';
 import { recordSampleDocs, waiterRecords } from './records';
-import { sampleFor } from './samples';
+import { sampleFor } from '../src/plan/samples';
 
 /** Input of a score-and-store step. */
 export interface ScoreInput {
@@ -42,6 +42,8 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
   return async function scoreAndStore(input: ScoreInput): Promise<SampleOutcome> {
     const { sample } = input;
     const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
+    // Agent tasks are scored by storeEpisode (activities/agent.ts), never here.
+    if (task.kind === 'agent') throw permanent(`task ${task.id} is an agent task: its episodes are stored by storeEpisode`, ErrorTypes.ConfigInvalid);
     const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
     const inferred = input.inferred ?? (await storedPrediction(deps, sample.predictionFrom ?? null));
     if (sample.mode === 'infer') return storeInferred(deps, input.sample, input.waiters, inferred, keyed.sample.id, keyed.sample.target);
@@ -72,6 +74,7 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
     );
     Context.current().heartbeat();
     await recordSampleDocs(deps, waiterRecords(sample, input.waiters, 'succeeded', score.value, score.passed ?? null), { resultsToo: false });
+    deps.debug?.({ assignmentId: sample.assignmentId, jobId: sample.jobId, index: sample.index, prompt: inferred.input, prediction: inferred.prediction, target: keyed.sample.target, score: score.value });
     return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
   };
 }

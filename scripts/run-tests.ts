@@ -56,7 +56,16 @@ async function main(): Promise<number> {
     await ensureTools({ ferretdb: needsFerretdb() });
     process.stderr.write(`run-tests: server binaries ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   }
+  if (files.some((f) => f.includes('web-ui'))) await ensureChromium();
   return runNodeTest(files);
+}
+
+/** The browser test needs Debian's chromium; the script installs it once (root + apt-get) or says why it cannot. */
+function ensureChromium(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(ROOT, 'scripts', 'ensure-chromium.sh')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/ensure-chromium.sh failed (exit ${code}); the Web UI test needs /usr/bin/chromium`))));
+  });
 }
 
 main().then(

@@ -1,11 +1,7 @@
-import {
-  ApplicationFailure, CancellationScope, CancelledFailure, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler,
-} from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import {
-  addWaiterSignal, sampleDoneSignal,
-  type SampleOutcome, type SampleWaiter, type SampleWorkflowInput,
-} from '../src/contracts';
+import { addWaiterSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { closeAs, errorMessage, notifyWaiters } from './notify';
 import { DB_ACTIVITY, inferActivity, scoreActivity } from './presets';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
@@ -23,11 +19,8 @@ export async function sampleWorkflow(input: SampleWorkflowInput): Promise<Sample
   // The execution's own status (Completed, Failed, Canceled) says how it ended; no search attribute
   // update is spent on it, since visibility writes are a large share of the server's work per sample.
   await CancellationScope.nonCancellable(() => notifyWaiters(input, outcome, waiters, recorded));
-  // A failed or canceled execution closes as such, so the id reuse policy (failed only) lets a later
-  // request run the same key again, and the Web UI shows what happened.
-  if (outcome.status === 'canceled') throw new CancelledFailure(`sample ${input.sampleKey} canceled`);
-  if (outcome.status === 'failed') throw ApplicationFailure.nonRetryable(outcome.error ?? 'sample failed', 'EvalSampleFailed');
-  return outcome;
+  // A failed or canceled execution closes as such (see closeAs).
+  return closeAs(input, outcome);
 }
 
 /** Runs the stages; a failure or a cancel becomes an outcome stored as data, not a crashed workflow. */
@@ -55,35 +48,4 @@ async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[]): Pro
     );
     return { outcome, recorded };
   }
-}
-
-/** Signals each waiter; waiters that arrived after the outcome was stored get their records written first. */
-async function notifyWaiters(input: SampleWorkflowInput, outcome: SampleOutcome, waiters: SampleWaiter[], stored: number): Promise<void> {
-  let recorded = stored;
-  let notified = 0;
-  while (notified < waiters.length) {
-    if (recorded < waiters.length) {
-      await db.recordUses({ sample: input, outcome, waiters: waiters.slice(recorded) });
-      recorded = waiters.length;
-    }
-    const batch = waiters.slice(notified, recorded);
-    notified = recorded;
-    await Promise.all(batch.map((w) => signalWaiter(w, { ...outcome, index: w.index })));
-  }
-}
-
-async function signalWaiter(waiter: SampleWaiter, outcome: SampleOutcome): Promise<void> {
-  try {
-    await getExternalWorkflowHandle(waiter.jobWorkflowId).signal(sampleDoneSignal, outcome);
-  } catch {
-    // The job is gone (canceled or ended); the stored outcome is what it would have read.
-  }
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as Error & { cause?: unknown }).cause;
-    return cause instanceof Error ? cause.message : err.message;
-  }
-  return String(err);
 }

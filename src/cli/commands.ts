@@ -13,6 +13,9 @@ import { leaderboardCommand } from './leaderboard';
 import { eventsCommand } from './events';
 import { workersCommand } from './workers';
 import { validateCommand } from './validate';
+import { retryCommand } from './retry';
+import { syncCommand } from './sync';
+import { runCommand } from './run';
 
 /**
  * The list of commands. Each command lives in its own file and exports `xxxCommand(): Command`;
@@ -20,7 +23,7 @@ import { validateCommand } from './validate';
  */
 export function registerCommands(program: Command): void {
   const factories: Array<() => Command> = [
-    validateCommand, startCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, reportCommand, exportCommand, leaderboardCommand, eventsCommand, workerCommand, workersCommand, devCommand,
+    validateCommand, startCommand, runCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, retryCommand, syncCommand, reportCommand, exportCommand, leaderboardCommand, eventsCommand, workerCommand, workersCommand, devCommand,
   ];
   for (const make of factories) program.addCommand(inheritErrorHandling(make()));
 }

@@ -1,33 +1,67 @@
 import { Command, Option } from 'commander';
+import type { RunMode } from '../contracts';
+import { previewAssignment, type AssignmentPreview } from '../control/preview';
 import { AssignmentExistsError, startAssignment } from '../control/start';
+import type { Store } from '../store/store';
 import { uiBaseUrl, workflowUiUrl } from '../temporal/client';
 import { addConfigInputOptions, loadConfigInput, type ConfigInputOptions } from './config-input';
 import { UsageError } from './errors';
 import { checkAssignmentId, printJson, withServices } from './services';
 import { watchAssignment } from './watch';
 
-interface StartOptions extends ConfigInputOptions {
+/** Options `start` and `run` share. */
+export interface StartOptions extends ConfigInputOptions {
   id?: string;
   watch?: boolean;
   json?: boolean;
-  mode: 'all' | 'infer' | 'eval' | 'report';
+  dryRun?: boolean;
+  mode: RunMode;
+  reuse?: string | boolean;
+}
+
+/** Adds the options `start` and `run` share. */
+export function addStartOptions(cmd: Command): Command {
+  cmd
+    .argument('[config]', 'assignment YAML file')
+    .option('--id <id>', 'assignment id (default: <name>-<timestamp>-<random>)')
+    .addOption(new Option('--mode <mode>', 'stages: all; infer (predictions only); eval (score stored predictions, no model call); report (aggregates of stored results only)').choices(['all', 'infer', 'eval', 'report']).default('all'))
+    .option('--reuse [id]', 'score earlier predictions of the same requests instead of calling the model (from assignment <id>, or the latest)')
+    .option('--dry-run', 'print the plan (jobs, samples, queues; reused, adopted, executed) and start nothing')
+    .option('--json', 'print JSON on stdout');
+  return addConfigInputOptions(cmd);
+}
+
+/** Where --reuse points: nothing, any earlier prediction, or one assignment's. */
+export async function reuseFromOption(store: Store, reuse: string | boolean | undefined): Promise<string | null> {
+  if (reuse === undefined || reuse === false) return null;
+  if (reuse === true) return '*';
+  const id = checkAssignmentId(reuse, '--reuse');
+  if (!(await store.assignments.findOne({ _id: id }, { projection: { _id: 1 } }))) throw new UsageError(`--reuse: no assignment with id "${id}"`);
+  return id;
+}
+
+/** The dry-run plan as a table for people. */
+export function formatPreview(p: AssignmentPreview): string {
+  const head = `plan of ${p.name} (mode ${p.mode}): ${p.jobs.length} jobs, ${p.totals.samples} samples`;
+  const rows = p.jobs.map((j) => `  ${j.jobId.padEnd(32)} ${j.queue.padEnd(30)} ${String(j.samples).padStart(7)} samples: ${j.reused} reused, ${j.adopted} adopted, ${j.rescored} rescored, ${j.executed} executed`);
+  const t = p.totals;
+  return [head, ...rows, `  total: ${t.reused} reused, ${t.adopted} adopted, ${t.rescored} rescored, ${t.executed} executed (model calls: ${t.executed})`].join('\n');
 }
 
 /** `evalctl start`: validates a config, snapshots it to MongoDB and starts the assignment workflow. */
 export function startCommand(): Command {
-  const cmd = new Command('start')
-    .description('start an assignment from a config file (or --models/--tasks) as a durable workflow')
-    .argument('[config]', 'assignment YAML file')
-    .option('--id <id>', 'assignment id (default: <name>-<timestamp>-<random>)')
-    .addOption(new Option('--mode <mode>', 'stages to run').choices(['all', 'infer', 'eval', 'report']).default('all'))
-    .option('--watch', 'follow progress until the assignment ends')
-    .option('--json', 'print {assignmentId, workflowId, uiUrl} as JSON on stdout');
-  addConfigInputOptions(cmd);
+  const cmd = addStartOptions(new Command('start').description('start an assignment from a config file (or --models/--tasks) as a durable workflow'))
+    .option('--watch', 'follow progress until the assignment ends');
   return cmd.action(async (configPath: string | undefined, opts: StartOptions, command: Command) => {
     if (opts.id !== undefined) checkAssignmentId(opts.id, '--id');
     const loaded = await loadConfigInput(configPath, opts);
     await withServices(command, async ({ store, temporal, connection }) => {
-      const started = await startAssignment(store, temporal, { config: loaded.config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode })
+      const reuseFrom = await reuseFromOption(store, opts.reuse);
+      if (opts.dryRun) {
+        const preview = await previewAssignment(store, temporal, loaded.config, opts.mode, reuseFrom);
+        return opts.json ? printJson(preview) : void process.stdout.write(`${formatPreview(preview)}\n`);
+      }
+      const started = await startAssignment(store, temporal, { config: loaded.config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom })
         .catch((err: unknown) => {
           if (err instanceof AssignmentExistsError) throw new UsageError(`--id: ${err.message}`);
           throw err;

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { ModelConfig } from '../config/schema';
-import { DatasetError, openDataset } from '../datasets';
+import { DatasetError } from '../datasets';
+import { describeSamples, openTaskSamples } from '../environments';
 import { scorerKind } from '../scorers';
 import { addConfigInputOptions, loadConfigInput } from './config-input';
 import { UsageError } from './errors';
@@ -44,7 +45,12 @@ export async function validateAssignment(opts: ValidateOptions): Promise<Validat
   const tasks: ValidationSummary['tasks'] = [];
   for (const task of config.tasks) {
     try {
-      const dataset = await openDataset(task.dataset);
+      const dataset = await openTaskSamples(task);
+      // Agent tasks take their samples from the environment, and are scored by it unless a scorer is set.
+      if (task.kind === 'agent') {
+        tasks.push({ id: task.id, samples: dataset.count, scorer: task.scorer ? scorerKind(task.scorer) : 'environment', dataset: describeSamples(task) });
+        continue;
+      }
       const source = task.dataset.path ? path.relative(process.cwd(), task.dataset.path) : `inline (${task.dataset.samples?.length ?? 0})`;
       tasks.push({ id: task.id, samples: dataset.count, scorer: scorerKind(task.scorer), dataset: source });
     } catch (err) {

@@ -74,6 +74,7 @@ export function scorerIdentity(scorer: ScorerConfig): unknown {
 }
 
 /** Key of one scored sample: the inference key plus the canonical scorer config. */
-export function sampleKey(inferenceKeyHex: string, scorer: ScorerConfig): string {
-  return sha256Hex(canonicalJson({ v: KEY_VERSION, inference: inferenceKeyHex, scorer: scorerIdentity(scorer) }));
+export function sampleKey(inferenceKeyHex: string, scorer: ScorerConfig | undefined): string {
+  // An agent task without a scorer is judged by its environment, which the inference key already names.
+  return sha256Hex(canonicalJson({ v: KEY_VERSION, inference: inferenceKeyHex, scorer: scorer ? scorerIdentity(scorer) : null }));
 }

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { AssignmentConfigSchema } from './schema';
-import type { AssignmentConfig } from './schema';
+import type { AgentTaskConfig, AssignmentConfig } from './schema';
 import { ConfigError, formatPath } from './errors';
 import type { ConfigIssue, PathSegment } from './errors';
 import { displayName, locate, readYamlSource } from './yaml-source';
@@ -178,6 +178,8 @@ function resolvePaths(config: AssignmentConfig, ctx: Context): void {
     return source.doc ? path.dirname(source.absPath) : ctx.configDir;
   };
   config.tasks.forEach((task, i) => {
+    // An agent task has no dataset: its environment module path is what resolves against the file.
+    if (task.kind === 'agent') return resolveEnvironmentModule(task, i, baseDir, ctx);
     const at: PathSegment[] = ['tasks', i, 'dataset', 'path'];
     const ds = task.dataset;
     if (ds.path === undefined) return;
@@ -196,10 +198,19 @@ function resolvePaths(config: AssignmentConfig, ctx: Context): void {
   });
 }
 
+/** A module environment's path becomes absolute, relative to the file that wrote it; builtin:<name> stays. */
+function resolveEnvironmentModule(task: AgentTaskConfig, i: number, baseDir: (at: PathSegment[]) => string, ctx: Context): void {
+  const env = task.environment;
+  if (env.kind !== 'module' || env.module.startsWith('builtin:')) return;
+  const at: PathSegment[] = ['tasks', i, 'environment', 'module'];
+  env.module = path.resolve(baseDir(at), env.module);
+  if (!existsSync(env.module)) ctx.add(at, `environment module not found: ${displayName(env.module)}`);
+}
+
 function checkScorers(config: AssignmentConfig, ctx: Context): void {
   config.tasks.forEach((task, i) => {
     const scorer = task.scorer;
-    if (scorer.kind !== 'regex') return;
+    if (scorer?.kind !== 'regex') return;
     try {
       const re = new RegExp(scorer.pattern, scorer.flags);
       const groups = new RegExp(`${re.source}|`, scorer.flags).exec('')?.length ?? 1;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelConfigSchema, SlugSchema } from './schema-model';
+import { AgentTaskConfigSchema } from './schema-agent';
 
 /** Task config schemas: what is asked (dataset, prompt) and how answers are judged (scorer). */
 
@@ -119,12 +120,12 @@ export const FewShotExampleSchema = z
   })
   .strict();
 
-/** A task: a dataset, a prompt template and a scorer. */
-export const TaskConfigSchema = z
+/** A prompt task: a dataset, a prompt template and a scorer. */
+export const PromptTaskConfigSchema = z
   .object({
     id: SlugSchema.describe('Unique id of the task within an assignment.'),
     description: z.string().optional().describe('Free text for people.'),
-    kind: z.string().optional().describe('Reserved for task types other than prompt -> answer (agents).'),
+    kind: z.literal('prompt').optional().describe('prompt (the default): one prompt, one answer; agent: episodes against an environment.'),
     dataset: DatasetConfigSchema,
     prompt: z
       .union([z.string().min(1), z.array(ChatMessageTemplateSchema).min(1)])
@@ -135,12 +136,19 @@ export const TaskConfigSchema = z
   .strict()
   .describe('A task under evaluation.');
 
+/** A task: a prompt task (the default) or, with `kind: agent`, episodes against an environment. */
+export const TaskConfigSchema = z
+  .discriminatedUnion('kind', [PromptTaskConfigSchema, AgentTaskConfigSchema])
+  .describe('A task under evaluation: prompt -> answer (default), or `kind: agent`.');
+
 /** Dataset config after defaults. */
 export type DatasetConfig = z.infer<typeof DatasetConfigSchema>;
 /** Scorer config after defaults. */
 export type ScorerConfig = z.infer<typeof ScorerConfigSchema>;
 /** Task config after defaults. */
 export type TaskConfig = z.infer<typeof TaskConfigSchema>;
+/** A prompt task after defaults. */
+export type PromptTaskConfig = z.infer<typeof PromptTaskConfigSchema>;
 /** A chat message template. */
 export type ChatMessageTemplate = z.infer<typeof ChatMessageTemplateSchema>;
 /** A few-shot example. */

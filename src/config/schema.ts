@@ -9,6 +9,7 @@ import { TaskConfigSchema } from './schema-task';
 
 export * from './schema-model';
 export * from './schema-task';
+export * from './schema-agent';
 
 /** Retries of one model or scorer call, mapped onto Temporal's retry policy. */
 export const RetryPolicySchema = z

@@ -6,3 +6,4 @@ export * from './status';
 export * from './workflow-types';
 export * from './messages';
 export * from './ids';
+export * from './episode';

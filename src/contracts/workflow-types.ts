@@ -1,4 +1,5 @@
 import type { Counts, SampleStatus, AssignmentStatus } from './status';
+import type { AgentRunSettings } from './episode';
 
 /**
  * Inputs and outputs of evalctl's workflows. They stay small (ids, cursors, counters): everything else
@@ -38,6 +39,8 @@ export interface JobPlan {
   inferTimeoutMs: number;
   /** The scorer needs no service of its own, so the model call is scored and stored in the same activity. */
   scoreInline: boolean;
+  /** Set for agent tasks: samples run as episodes (episodeWorkflow) against this environment. */
+  agent?: AgentRunSettings;
 }
 
 /** What planAssignment returns to the assignment workflow. */
@@ -97,6 +100,8 @@ export interface SampleWorkflowInput {
   mode: RunMode;
   /** A stored result whose prediction is scored instead of calling the model (eval mode, --reuse). */
   predictionFrom?: string | null;
+  /** Set for agent tasks: the episode's environment and limits. */
+  agent?: AgentRunSettings;
 }
 
 /** A sample as prepared for a job: its keys, and whether a stored success is reused instead of a run. */

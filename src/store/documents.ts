@@ -36,6 +36,8 @@ export interface AssignmentDoc {
   paused: boolean;
   cancelRequested: boolean;
   counts: Counts;
+  /** How many times `evalctl retry` ran this assignment again. */
+  retryRuns?: number;
   createdAt: Date;
   startedAt?: Date;
   endedAt?: Date;
@@ -54,6 +56,8 @@ export interface JobDoc {
   status: AssignmentStatus;
   counts: Counts;
   metrics?: JobMetrics;
+  /** Agent tasks: the environment's own overall metric over the job's episodes (calculate_overall). */
+  overall?: unknown;
   updatedAt: Date;
 }
 
@@ -97,6 +101,31 @@ export interface ResultDoc {
   finishedAt: Date;
   /** Assignments that used this result, executed or reused. */
   assignments: string[];
+  /** Agent tasks: every message of the episode, the environment's turns as user, the model's as assistant. */
+  transcript?: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
+  /** Agent tasks: times the episode started again from the beginning after its task worker was lost. */
+  restarts?: number;
+  /** Agent tasks: the environment's final status (completed, task limit reached, ...) and own result. */
+  episode?: { status: string; result: unknown; turns: number; index: string | number };
+  updatedAt: Date;
+}
+
+/**
+ * A live environment session, written by the task worker that holds it: upserted when it starts and at
+ * every turn, removed when it ends. `_id` is the sample key, so a restarted episode replaces its old entry.
+ */
+export interface SessionDoc {
+  _id: string;
+  assignmentId: string;
+  taskId: string;
+  modelId: string;
+  sampleIndex: number;
+  environment: string;
+  sessionId: string;
+  worker: string;
+  queue: string;
+  turn: number;
+  startedAt: Date;
   updatedAt: Date;
 }
 

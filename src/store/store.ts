@@ -1,5 +1,5 @@
 import { MongoClient, type Collection, type Db, type Document, type Filter } from 'mongodb';
-import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ResultDoc, SampleDoc } from './documents';
+import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ResultDoc, SampleDoc, SessionDoc } from './documents';
 
 /** The collections evalctl uses, opened from one client. */
 export interface Store {
@@ -11,6 +11,8 @@ export interface Store {
   results: Collection<ResultDoc>;
   events: Collection<EventDoc>;
   leaderboards: Collection<LeaderboardDoc>;
+  /** Live environment sessions of agent tasks (`evalctl sessions`). */
+  sessions: Collection<SessionDoc>;
   /** FerretDB answers only `_id` equality from an index; other filters scan, so hot paths differ. */
   flavor: 'mongodb' | 'ferretdb';
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export async function openStore(url: string, options: { ensureIndexes?: boolean 
     results: db.collection<ResultDoc>('results'),
     events: db.collection<EventDoc>('events'),
     leaderboards: db.collection<LeaderboardDoc>('leaderboards'),
+    sessions: db.collection<SessionDoc>('sessions'),
     flavor: 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb',
     close: () => client.close(),
   };

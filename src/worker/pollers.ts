@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { inferenceQueueFor } from '../../activities/plan';
+import { inferenceQueueFor } from '../plan/jobs';
 import { ModelConfigSchema } from '../config/schema-model';
 import {
   INFERENCE_QUEUE, ORCHESTRATOR_QUEUE, SCORING_QUEUE, endpointInferenceQueue, gpuInferenceQueue,

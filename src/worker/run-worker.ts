@@ -18,6 +18,8 @@ export interface WorkerSettings {
   identity?: string;
   env?: NodeJS.ProcessEnv;
   leaseDevices?: ActivityDeps['leaseDevices'];
+  /** Called with each sample's prompt, prediction and score (`evalctl run --debug`). */
+  debug?: ActivityDeps['debug'];
   /** Whether an inference worker polls the shared `evalctl-inference` queue (default true; GPU workers say false). */
   sharedInference?: boolean;
   /**
@@ -49,7 +51,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   const store = await openStore(settings.connection.mongoUrl);
   const connection = await NativeConnection.connect({ address: settings.connection.temporalAddress });
   const identity = settings.identity ?? defaultWorkerIdentity(settings.type);
-  const activities = createActivities({ store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices });
+  const activities = createActivities({ store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices, debug: settings.debug });
   const base = { connection, namespace: settings.connection.temporalNamespace, identity, shutdownGraceTime: '5s',
     defaultHeartbeatThrottleInterval: '1s', maxHeartbeatThrottleInterval: '2s',
     ...(settings.activityInterceptors ? { interceptors: { activity: settings.activityInterceptors } } : {}) } satisfies Partial<WorkerOptions>;

@@ -112,7 +112,7 @@ test('a gpuType: fake model runs only on the fake-GPU worker, one call per GPU a
   assert.ok(h.activities.done >= 20, `done ${h.activities.done}`);
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   assert.match(text, /^evalctl_worker_slots_busy\{identity="[^"]+"\} 0$/m);
-  assert.match(text, /^evalctl_worker_activities_total\{[^}]*activity="infer",queue="evalctl-inference\.gpu-fake",outcome="done"\} \d+$/m);
+  assert.match(text, /^evalctl_worker_activities_total\{[^}]*activity="inferAndScore",queue="evalctl-inference\.gpu-fake",outcome="done"\} \d+$/m);
   await gpu.kill('SIGTERM');
 });
 

@@ -52,8 +52,19 @@ function killOnExit(dataDir: string): () => void {
     if (s.temporal) killNow(s.temporal.pid);
     if (s.mongo?.pid !== undefined && s.mongo.kind !== 'external') killNow(s.mongo.pid);
   };
+  // A test run stopped with Ctrl-C or a kill must not leave servers behind either.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    hook();
+    process.kill(process.pid, signal);
+  };
   process.on('exit', hook);
-  return () => process.off('exit', hook);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('exit', hook);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 /**

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildAssignmentFromNames, ConfigError, loadAssignmentFile } from '../../../src/config/load';
 import { BAD_CONFIGS } from './bad-configs';
+import type { PromptTaskConfig } from '../../../src/config/schema';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
 let dir = '';
@@ -58,8 +59,8 @@ describe('valid configs', () => {
     assert.equal(sourcePath, path.join(REPO, 'configs', 'demo.yaml'));
     assert.deepEqual(config.models.map((m) => m.id), ['sim-good', 'sim-flaky']);
     assert.deepEqual(config.tasks.map((t) => t.id), ['arithmetic', 'capitals', 'multiple-choice', 'sentiment']);
-    assert.equal(config.tasks[0].dataset.path, path.join(REPO, 'configs', 'datasets', 'arithmetic.jsonl'));
-    assert.equal(config.tasks[3].dataset.format, 'csv');
+    assert.equal((config.tasks[0] as PromptTaskConfig).dataset.path, path.join(REPO, 'configs', 'datasets', 'arithmetic.jsonl'));
+    assert.equal((config.tasks[3] as PromptTaskConfig).dataset.format, 'csv');
     assert.equal(config.models[0].timeoutMs, 120_000);
     assert.equal(config.retry.maxAttempts, 5);
     assert.equal(config.failOnError, 0.05);
@@ -84,8 +85,8 @@ describe('valid configs', () => {
     writeFileSync(path.join(dir, 'a.yaml'), 'name: x\nmodels:\n  - {id: m, provider: {kind: simulated}}\ntasks:\n  - inline\n  - {id: f, dataset: {path: ./data.jsonl}, prompt: hi}\n');
     const { config } = await loadAssignmentFile('a.yaml');
     assert.equal(config.tasks[0].id, 'inline');
-    assert.deepEqual(config.tasks[0].dataset.samples, [{ q: 'a', target: 'b' }]);
-    assert.equal(config.tasks[1].dataset.path, path.join(dir, 'data.jsonl'));
+    assert.deepEqual((config.tasks[0] as PromptTaskConfig).dataset.samples, [{ q: 'a', target: 'b' }]);
+    assert.equal((config.tasks[1] as PromptTaskConfig).dataset.path, path.join(dir, 'data.jsonl'));
   });
 
   it('refuses files over the size limit without parsing them', async () => {

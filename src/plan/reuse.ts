@@ -1,7 +1,7 @@
 import type { Filter } from 'mongodb';
-import type { PreparedSample, RunMode } from '../src/contracts';
-import type { ResultDoc } from '../src/store/documents';
-import { findByIds, type Store } from '../src/store/store';
+import type { PreparedSample, RunMode } from '../contracts';
+import type { ResultDoc } from '../store/documents';
+import { findByIds, type Store } from '../store/store';
 import type { KeyedSample } from './samples';
 
 /** What an assignment asks to reuse: nothing, any earlier prediction ('*'), or one assignment's. */

@@ -1,8 +1,9 @@
-import { openDataset, type Sample } from '../src/datasets';
-import { inferenceKey, sampleKey } from '../src/config/keys';
-import type { ModelConfig, TaskConfig } from '../src/config/schema';
-import { ErrorTypes } from '../src/contracts';
-import { permanent } from './failures';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Sample } from '../datasets';
+import { openTaskSamples } from '../environments';
+import { inferenceKey, sampleKey } from '../config/keys';
+import type { ModelConfig, TaskConfig } from '../config/schema';
+import { ErrorTypes } from '../contracts';
 
 /** A sample with the two keys that name its request. */
 export interface KeyedSample {
@@ -13,7 +14,7 @@ export interface KeyedSample {
 
 /** Reads the samples at the given indexes, reading contiguous runs as one page. */
 export async function readSamples(task: TaskConfig, indexes: number[]): Promise<Map<number, Sample>> {
-  const dataset = await openDataset(task.dataset);
+  const dataset = await openTaskSamples(task);
   const found = new Map<number, Sample>();
   for (const [start, length] of contiguousRuns(indexes)) {
     const page = await dataset.readPage(start, length);
@@ -21,7 +22,7 @@ export async function readSamples(task: TaskConfig, indexes: number[]): Promise<
   }
   for (const index of indexes) {
     if (!found.has(index)) {
-      throw permanent(`task ${task.id}: sample ${index} is beyond the dataset (${dataset.count} samples); did the file change?`, ErrorTypes.DatasetInvalid);
+      throw ApplicationFailure.nonRetryable(`task ${task.id}: sample ${index} is beyond the dataset (${dataset.count} samples); did the file change?`, ErrorTypes.DatasetInvalid);
     }
   }
   return found;
@@ -42,7 +43,7 @@ export async function keyedSamples(model: ModelConfig, task: TaskConfig, indexes
 export async function sampleFor(model: ModelConfig, task: TaskConfig, index: number, expectedKey: string): Promise<KeyedSample> {
   const keyed = (await keyedSamples(model, task, [index])).get(index) as KeyedSample;
   if (keyed.sampleKey !== expectedKey) {
-    throw permanent(`task ${task.id}: sample ${index} changed since it was planned (dataset file edited during the run)`, ErrorTypes.DatasetInvalid);
+    throw ApplicationFailure.nonRetryable(`task ${task.id}: sample ${index} changed since it was planned (dataset file edited during the run)`, ErrorTypes.DatasetInvalid);
   }
   return keyed;
 }

@@ -1,0 +1,84 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { keyedSamples } from '../plan/samples';
+import { classifyBatch, type ReuseFrom } from '../plan/reuse';
+import { inferenceQueueFor } from '../plan/jobs';
+import { openTaskSamples } from '../environments';
+import type { AssignmentConfig, ModelConfig, TaskConfig } from '../config/schema';
+import { jobIdOf, sampleWorkflowId, type RunMode } from '../contracts';
+import type { Store } from '../store/store';
+import type { TemporalHandle } from '../temporal/client';
+
+/** One job of a dry run: where its calls would go and what would happen to its samples. */
+export interface JobPreview {
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  queue: string;
+  samples: number;
+  reused: number;
+  adopted: number;
+  executed: number;
+  /** In eval mode or with --reuse: samples scored from a stored prediction, with no model call. */
+  rescored: number;
+}
+
+/** What `start --dry-run` prints. */
+export interface AssignmentPreview {
+  name: string;
+  mode: RunMode;
+  jobs: JobPreview[];
+  totals: Omit<JobPreview, 'jobId' | 'modelId' | 'taskId' | 'queue'>;
+}
+
+const PAGE = 500;
+
+/**
+ * The plan of an assignment without starting anything: per job, how many samples would be reused (stored
+ * success), adopted (running now in another assignment), rescored from a stored prediction, or executed.
+ * The same rules as the real run decide it (classifyBatch).
+ */
+export async function previewAssignment(
+  store: Store, temporal: TemporalHandle, config: AssignmentConfig, mode: RunMode, reuseFrom: ReuseFrom,
+): Promise<AssignmentPreview> {
+  const othersRunning = (await store.assignments.countDocuments({ status: { $in: ['pending', 'running', 'paused'] } })) > 0;
+  const jobs: JobPreview[] = [];
+  for (const model of config.models) {
+    for (const task of config.tasks) jobs.push(await previewJob(store, temporal, model, task, mode, reuseFrom, othersRunning));
+  }
+  const totals = { samples: 0, reused: 0, adopted: 0, executed: 0, rescored: 0 };
+  for (const j of jobs) for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += j[k];
+  return { name: config.name, mode, jobs, totals };
+}
+
+async function previewJob(
+  store: Store, temporal: TemporalHandle, model: ModelConfig, task: TaskConfig, mode: RunMode, reuseFrom: ReuseFrom, othersRunning: boolean,
+): Promise<JobPreview> {
+  const dataset = await openTaskSamples(task);
+  const job: JobPreview = {
+    jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, queue: inferenceQueueFor(model),
+    samples: dataset.count, reused: 0, adopted: 0, executed: 0, rescored: 0,
+  };
+  for (let start = 0; start < dataset.count; start += PAGE) {
+    const indexes = Array.from({ length: Math.min(PAGE, dataset.count - start) }, (_, i) => start + i);
+    const keyed = await keyedSamples(model, task, indexes);
+    const { prepared } = await classifyBatch(store, mode, reuseFrom, indexes.map((i) => [i, keyed.get(i)!]));
+    for (const p of prepared) {
+      if (p.reused) job.reused += 1;
+      else if (mode === 'report') continue;
+      else if (othersRunning && (await isRunning(temporal, p.sampleKey))) job.adopted += 1;
+      else if (p.predictionFrom) job.rescored += 1;
+      else job.executed += 1;
+    }
+  }
+  return job;
+}
+
+async function isRunning(temporal: TemporalHandle, sampleKey: string): Promise<boolean> {
+  try {
+    const d = await temporal.client.workflow.getHandle(sampleWorkflowId(sampleKey)).describe();
+    return d.status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,64 @@
+import { canonicalJson, sha256Hex } from '../config/canonical';
+import type { AgentTaskConfig, TaskConfig } from '../config/schema';
+import type { AgentRunSettings } from '../contracts';
+import { openDataset, type Dataset, type Sample } from '../datasets';
+import { environmentFor, environmentIdentity } from './registry';
+import type { SampleIndex } from './types';
+
+/**
+ * The samples of any task, as a Dataset: a prompt task's dataset file, or an agent task's environment
+ * indices. An agent sample's fields name the environment and the index, so its key changes with either.
+ */
+export async function openTaskSamples(task: TaskConfig): Promise<Dataset> {
+  if (task.kind !== 'agent') return openDataset(task.dataset);
+  const all = await indicesOf(task);
+  const indices = task.limit === undefined ? all : all.slice(0, task.limit);
+  const identity = environmentIdentity(task.environment);
+  const contentHash = sha256Hex(canonicalJson({ environment: identity, indices }));
+  const readPage = async (offset: number, limit: number): Promise<Sample[]> =>
+    indices.slice(Math.max(0, offset), Math.max(0, offset) + Math.max(0, limit)).map((index, i) => agentSample(identity, index, offset + i));
+  return {
+    contentHash,
+    viewHash: contentHash,
+    count: indices.length,
+    readPage,
+    async *iterate(pageSize = 500) {
+      for (let offset = 0; offset < indices.length; offset += pageSize) yield* await readPage(offset, pageSize);
+    },
+  };
+}
+
+/** Where a task's samples come from, for `validate`. */
+export function describeSamples(task: AgentTaskConfig): string {
+  const env = task.environment;
+  return `environment ${env.name} (${env.kind === 'module' ? env.module : `${env.url} ${env.task}`})`;
+}
+
+/** The environment's own index of a sample, as stored in its fields. */
+export function environmentIndexOf(sample: Pick<Sample, 'fields'>): SampleIndex {
+  return sample.fields.index as SampleIndex;
+}
+
+function agentSample(environment: Record<string, unknown>, index: SampleIndex, position: number): Sample {
+  return { index: position, id: String(index), fields: { environment, index } };
+}
+
+/** Indices per environment, asked once per process: they are fixed for a task's lifetime. */
+const cache = new Map<string, Promise<SampleIndex[]>>();
+
+async function indicesOf(task: AgentTaskConfig): Promise<SampleIndex[]> {
+  const key = canonicalJson(environmentIdentity(task.environment));
+  let pending = cache.get(key);
+  if (!pending) {
+    pending = environmentFor(task.environment).indices();
+    pending.catch(() => cache.delete(key));
+    cache.set(key, pending);
+  }
+  return pending;
+}
+
+/** What a job carries for an agent task (nothing for a prompt task). */
+export function agentPlanOf(task: TaskConfig): { agent?: AgentRunSettings } {
+  if (task.kind !== 'agent') return {};
+  return { agent: { environment: task.environment.name, maxTurns: task.maxTurns, timeLimitMs: task.timeLimitMs, maxRestarts: task.maxRestarts } };
+}

@@ -1,0 +1,128 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { stringify } from 'yaml';
+import { openStore, type Store } from '../../src/store/store';
+import { connectTemporal, type TemporalHandle } from '../../src/temporal/client';
+import { runCli } from '../helpers/cli';
+import { runInProcess } from '../helpers/in-process';
+import { collectionCounts, allExecutions } from '../helpers/inspect';
+import { DATA_JSONL, VALID_BASES, malformedCorpus } from '../helpers/malformed';
+import { useTestStack } from '../helpers/stack';
+import { stackEnv } from '../helpers/workers';
+
+const getStack = useTestStack();
+const dir = mkdtempSync(join(tmpdir(), 'evalctl-bad-input-'));
+const CASE_TIMEOUT_MS = 15_000;
+let store: Store | undefined;
+let temporal: TemporalHandle | undefined;
+const saved = { ...process.env };
+
+before(() => {
+  // In-process commands read their connection from the environment, like the real CLI.
+  Object.assign(process.env, stackEnv(getStack()));
+  writeFileSync(join(dir, 'data.jsonl'), DATA_JSONL);
+});
+
+after(async () => {
+  process.env = saved;
+  await Promise.allSettled([store?.close(), temporal?.close()]);
+});
+
+/** A rejection people can act on: exit 2, `error:` first, the file named, no stack trace, nothing on stdout. */
+function assertRejected(res: { code: number; stdout: string; stderr: string }, file: string, what: string): void {
+  const context = `${what}\n--- stderr:\n${res.stderr.slice(0, 600)}`;
+  assert.equal(res.code, 2, `exit code of ${context}`);
+  assert.ok(res.stderr.startsWith('error: '), `message of ${context}`);
+  assert.ok(res.stderr.includes(basename(file)), `the file is named in ${context}`);
+  assert.doesNotMatch(res.stderr, /\n\s+at .+:\d+:\d+\)?\n|TypeError|RangeError|ReferenceError|Maximum call stack/, `no stack trace or crash in ${context}`);
+  assert.equal(res.stdout, '', `nothing on stdout for ${context}`);
+  assert.ok(res.stderr.length < 20_000, `a readable message (not ${res.stderr.length} chars) for ${context}`);
+}
+
+test('the bases of the corpus are valid, so each mutation is what makes a case malformed', async () => {
+  for (const [name, base] of Object.entries(VALID_BASES)) {
+    const file = join(dir, `base-${name}.yaml`);
+    writeFileSync(file, stringify(base));
+    const res = await runInProcess(['validate', file, '--json']);
+    assert.equal(res.code, 0, `${name}: ${res.stderr}`);
+  }
+});
+
+test('>= 1,000 malformed configs: validate and start each exit 2 with a clear message, in bounded time', async () => {
+  const corpus = malformedCorpus();
+  assert.ok(corpus.length >= 1000, `corpus of ${corpus.length}`);
+  const perCategory = new Map<string, number>();
+  let slowest = { ms: 0, what: '' };
+  const casesDir = join(dir, 'cases');
+  mkdirSync(casesDir);
+  for (let i = 0; i < corpus.length; i++) {
+    const c = corpus[i];
+    const file = join(casesDir, `case-${String(i).padStart(4, '0')}.yaml`);
+    writeFileSync(file, c.content);
+    for (const command of ['validate', 'start']) {
+      const res = await runInProcess([command, file], CASE_TIMEOUT_MS);
+      assertRejected(res, file, `${command} on ${c.category}: ${c.description.slice(0, 120)}`);
+      if (res.ms > slowest.ms) slowest = { ms: res.ms, what: `${command} ${c.description.slice(0, 60)}` };
+    }
+    perCategory.set(c.category, (perCategory.get(c.category) ?? 0) + 1);
+  }
+  const summary = [...perCategory].map(([k, n]) => `${k} ${n}`).join(', ');
+  process.stderr.write(`bad input: ${corpus.length} malformed configs rejected by validate and start (${summary}); slowest ${slowest.ms} ms (${slowest.what})\n`);
+});
+
+test('a sample of the corpus through real processes: exit 2, clear message, no stack trace', async () => {
+  const corpus = malformedCorpus();
+  const env = stackEnv(getStack());
+  const picks = corpus.filter((_, i) => i % Math.floor(corpus.length / 8) === 0).slice(0, 8);
+  for (const [i, c] of picks.entries()) {
+    const file = join(dir, `proc-${i}.yaml`);
+    writeFileSync(file, c.content);
+    for (const command of ['validate', 'start']) {
+      assertRejected(await runCli([command, file], { env, timeoutMs: 30_000 }), file, `${command} (process) on ${c.description.slice(0, 100)}`);
+    }
+  }
+});
+
+/** Malformed dataset files, each next to a config that is otherwise valid. */
+const BAD_DATASETS: Array<{ name: string; file: string; content?: string | Buffer; expect: RegExp }> = [
+  { name: 'a JSONL line that is not JSON', file: 'bad-line.jsonl', content: '{"q": "1", "target": "1"}\n{"q": "2", "target": "2"}\n{"q": 3, oops}\n', expect: /bad-line\.jsonl:3: malformed JSON/ },
+  { name: 'a JSONL line that is an array', file: 'array-line.jsonl', content: '{"q": "1"}\n[1, 2]\n', expect: /array-line\.jsonl:2: expected a JSON object/ },
+  { name: 'a JSONL line that is a number', file: 'number-line.jsonl', content: '7\n', expect: /number-line\.jsonl:1: expected a JSON object/ },
+  { name: 'an empty JSONL file', file: 'empty.jsonl', content: '', expect: /empty\.jsonl.*(no samples|empty)/ },
+  { name: 'binary garbage as JSONL', file: 'garbage.jsonl', content: Buffer.from([0xff, 0xfe, 0x00, 0x8b, 0x0a, 0x01, 0x02]), expect: /garbage\.jsonl:1: malformed JSON/ },
+  { name: 'a CSV row with too many columns', file: 'ragged.csv', content: 'q,target\n1,1\n2,2,extra\n', expect: /ragged\.csv:3: expected 2 columns, found 3/ },
+  { name: 'a CSV with an unclosed quote', file: 'quote.csv', content: 'q,target\n"1,1\n', expect: /quote\.csv:2/ },
+  { name: 'an empty CSV', file: 'empty.csv', content: '', expect: /empty\.csv: empty CSV file/ },
+  { name: 'a JSON file that is not an array', file: 'object.json', content: '{"q": 1}', expect: /object\.json: expected a JSON array/ },
+  { name: 'a JSON array of numbers', file: 'numbers.json', content: '[1, 2]', expect: /numbers\.json \[0\].*expected a JSON object/ },
+  { name: 'truncated JSON', file: 'truncated.json', content: '[{"q": 1}, {"q"', expect: /truncated\.json: malformed JSON/ },
+  { name: 'a missing dataset file', file: 'missing.jsonl', expect: /missing\.jsonl.*not found/ },
+];
+
+test('malformed dataset files: validate and start exit 2 naming the file and line; nothing started', async () => {
+  for (const ds of BAD_DATASETS) {
+    if (ds.content !== undefined) writeFileSync(join(dir, ds.file), ds.content);
+    const config = join(dir, `dataset-${ds.file.replace(/\W/g, '-')}.yaml`);
+    const base = VALID_BASES.simulated as { tasks: Array<{ dataset: Record<string, unknown> }> };
+    writeFileSync(config, stringify({ ...base, tasks: [{ ...base.tasks[0], dataset: { path: ds.file } }] }));
+    for (const command of ['validate', 'start']) {
+      const res = await runInProcess([command, config], CASE_TIMEOUT_MS);
+      assert.equal(res.code, 2, `${command} with ${ds.name}: ${res.stderr}`);
+      assert.match(res.stderr, /^error: /);
+      assert.match(res.stderr, ds.expect, `${command} with ${ds.name}`);
+      assert.doesNotMatch(res.stderr, /\n\s+at .+:\d+:\d+/);
+    }
+  }
+});
+
+test('after every rejected start: no document in any collection and no workflow in Temporal', async () => {
+  const stack = getStack();
+  store = await openStore(stack.mongoUrl);
+  const counts = await collectionCounts(store);
+  assert.deepEqual(Object.entries(counts).filter(([, n]) => n > 0), [], `documents written: ${JSON.stringify(counts)}`);
+  temporal = await connectTemporal({ temporalAddress: stack.temporalAddress, temporalNamespace: stack.namespace, mongoUrl: stack.mongoUrl });
+  assert.deepEqual(await allExecutions(temporal.client), []);
+});

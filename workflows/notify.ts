@@ -1,0 +1,50 @@
+import { ApplicationFailure, CancelledFailure, getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { sampleDoneSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { DB_ACTIVITY } from './presets';
+
+/** How executions of a sample key (sampleWorkflow, episodeWorkflow) tell their waiting jobs how they ended. */
+
+const db = proxyActivities<Activities>(DB_ACTIVITY);
+
+/** Signals each waiter; waiters that arrived after the outcome was stored get their records written first. */
+export async function notifyWaiters(input: SampleWorkflowInput, outcome: SampleOutcome, waiters: SampleWaiter[], stored: number): Promise<void> {
+  let recorded = stored;
+  let notified = 0;
+  while (notified < waiters.length) {
+    if (recorded < waiters.length) {
+      await db.recordUses({ sample: input, outcome, waiters: waiters.slice(recorded) });
+      recorded = waiters.length;
+    }
+    const batch = waiters.slice(notified, recorded);
+    notified = recorded;
+    await Promise.all(batch.map((w) => signalWaiter(w, { ...outcome, index: w.index })));
+  }
+}
+
+async function signalWaiter(waiter: SampleWaiter, outcome: SampleOutcome): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(waiter.jobWorkflowId).signal(sampleDoneSignal, outcome);
+  } catch {
+    // The job is gone (canceled or ended); the stored outcome is what it would have read.
+  }
+}
+
+/**
+ * Closes the execution the way it ended: a failed or canceled one closes as such, so the id reuse policy
+ * (failed only) lets a later request run the same key again, and the Web UI shows what happened.
+ */
+export function closeAs(input: SampleWorkflowInput, outcome: SampleOutcome): SampleOutcome {
+  if (outcome.status === 'canceled') throw new CancelledFailure(`sample ${input.sampleKey} canceled`);
+  if (outcome.status === 'failed') throw ApplicationFailure.nonRetryable(outcome.error ?? 'sample failed', 'EvalSampleFailed');
+  return outcome;
+}
+
+/** The message of a failure, preferring its cause (an activity failure wraps the real error). */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return cause instanceof Error ? cause.message : err.message;
+  }
+  return String(err);
+}
