@@ -123,11 +123,11 @@ test('failed samples, then the model fixed: evalctl retry runs exactly the faile
 
 test('--mode eval with a changed scorer: new scores from stored predictions, zero model calls', async () => {
   const { env, store } = await setup();
-  const config = writeWorkload(dir, { name: 'rescore', models: 1, tasks: 1, samples: 25, salt: 'rescore', accuracy: 0.6 });
+  const config = writeWorkload(dir, { name: 'rescore', models: 1, tasks: 1, samples: 25, salt: 'rescore', accuracy: 0.5 });
   const first = await start(env, [config]);
   assert.equal((await finish(env, first)).counts.succeeded, 25);
   const changed = editConfig(config, (c) => {
-    (c.tasks as Array<Record<string, unknown>>)[0].scorer = { kind: 'numeric', tolerance: 1.5 };
+    (c.tasks as Array<Record<string, unknown>>)[0].scorer = { kind: 'numeric', absTolerance: 10 };
   }, join(dir, 'rescore-numeric.yaml'));
   const callsBefore = readCallLog(callLog).filter((e) => e.event === 'start').length;
   const second = await start(env, [changed, '--mode', 'eval']);
@@ -138,7 +138,7 @@ test('--mode eval with a changed scorer: new scores from stored predictions, zer
   const oldScores = await store.samples.find({ assignmentId: first }).sort({ index: 1 }).toArray();
   const newScores = await store.samples.find({ assignmentId: second }).sort({ index: 1 }).toArray();
   assert.notDeepEqual(newScores.map((s) => s.sampleKey), oldScores.map((s) => s.sampleKey), 'a new scorer means new sample keys');
-  // Simulated wrong answers are off by 1 to 9: a tolerance of 1.5 turns some wrong answers right.
+  // Simulated wrong answers are off by 1 to 9: a tolerance of 10 turns every wrong number right.
   const gained = newScores.filter((s, i) => s.score === 1 && oldScores[i].score === 0).length;
   assert.ok(gained > 0, 'the numeric scorer with tolerance accepts some answers exact match rejected');
   assert.ok(newScores.every((s, i) => !(oldScores[i].score === 1 && s.score === 0)), 'right answers stay right');
