@@ -51,6 +51,7 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
     jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, total,
     window: windowFor(config, model), inferenceQueue: inferenceQueueFor(model), inferTimeoutMs: model.timeoutMs,
     scoreInline: task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind),
+    fanout: config.fanout,
     ...agentPlanOf(task),
   };
 }

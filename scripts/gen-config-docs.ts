@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { ModelConfigSchema, RawAssignmentConfigSchema, TaskConfigSchema } from '../src/config/schema';
+import { AgentTaskConfigSchema, ModelConfigSchema, PromptTaskConfigSchema, RawAssignmentConfigSchema } from '../src/config/schema';
 import { CONNECTION_DEFAULTS, CONNECTION_ENV } from '../src/config/connection';
 import { FleetConfigSchema } from '../src/worker/fleet-config';
 
@@ -177,8 +177,12 @@ export function renderConfigDocs(): string {
       intro: 'A model under evaluation, inline in `models:` or in its own file `configs/models/<name>.yaml`. Its provider (never its secrets) and generation parameters are part of every sample key: change one and every sample is a new request, while `concurrency`, `rateLimit`, `timeoutMs` and `pricing` can change freely.',
     },
     {
-      title: 'Task', anchor: 'task', schema: jsonSchemaOf(TaskConfigSchema),
+      title: 'Task', anchor: 'task', schema: jsonSchemaOf(PromptTaskConfigSchema),
       intro: 'A task: a dataset, a prompt template and a scorer, inline in `tasks:` or in `configs/tasks/<name>.yaml`.',
+    },
+    {
+      title: 'Agent task', anchor: 'agent-task', schema: jsonSchemaOf(AgentTaskConfigSchema),
+      intro: 'A task of `kind: agent`: multi-turn episodes against an environment served by task workers (`evalctl worker task <environment.name>`), instead of one prompt and one answer. See configs/agent-demo.yaml.',
     },
     {
       title: 'Worker fleet', anchor: 'worker-fleet', schema: jsonSchemaOf(FleetConfigSchema),

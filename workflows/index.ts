@@ -2,3 +2,5 @@
 export { assignmentWorkflow } from './assignment';
 export { jobWorkflow } from './job';
 export { sampleWorkflow } from './sample';
+export { episodeWorkflow } from './episode';
+export { shardWorkflow } from './shard';

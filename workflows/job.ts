@@ -13,6 +13,9 @@ import {
 import { JobState } from './job-state';
 import { DB_ACTIVITY, LOCAL_DB_ACTIVITY } from './presets';
 import { sampleWorkflow } from './sample';
+import { runShardedJob } from './shard';
+import { episodeWorkflow } from './episode';
+import { environmentOverall } from './overall';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
 const local = proxyLocalActivities<Activities>(LOCAL_DB_ACTIVITY);
@@ -29,6 +32,9 @@ const MAX_HISTORY_EVENTS = 8_000;
  * a continue-as-new (they are ABANDONed) and are counted once whichever run hears of them.
  */
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress> {
+  // fanout: batch runs shard workflows of a few hundred samples instead of one workflow per sample (see
+  // workflows/shard.ts). Agent tasks and the report stage always take the per-sample path below.
+  if (input.job.fanout === 'batch' && !input.job.agent && input.mode !== 'report') return runShardedJob(input);
   const state = new JobState(input);
   const self = workflowInfo().workflowId;
   const preparer = new Preparer(input, state);
@@ -55,6 +61,8 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress>
     throw err;
   }
   const progress = state.progress('completed', input.runs);
+  // Agent tasks (issue 11): the environment's own overall metric over the job's episodes.
+  if (input.job.agent) await environmentOverall(input);
   await db.recordJobEnd({ assignmentId: input.assignmentId, jobId: input.job.jobId, status: 'completed', counts: progress.counts });
   return progress;
 }
@@ -120,9 +128,11 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
     inferenceQueue: input.job.inferenceQueue, inferTimeoutMs: input.job.inferTimeoutMs, scoreInline: input.job.scoreInline,
     retry: input.retry, mode: input.mode,
     predictionFrom: sample.predictionFrom,
+    // Agent tasks (issue 11): the sample runs as an episode against the task's environment.
+    ...(input.job.agent ? { agent: input.job.agent } : {}),
   };
   try {
-    const child = await startChild(sampleWorkflow, {
+    const child = await startChild(input.job.agent ? episodeWorkflow : sampleWorkflow, {
       workflowId: sampleWorkflowId(sample.sampleKey),
       args: [childInput],
       parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -1,5 +1,5 @@
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import { NON_RETRYABLE_ERROR_TYPES, ORCHESTRATOR_QUEUE, SCORING_QUEUE, type RetrySettings } from '../src/contracts';
+import { NON_RETRYABLE_ERROR_TYPES, ORCHESTRATOR_QUEUE, SCORING_QUEUE, environmentQueue, type RetrySettings } from '../src/contracts';
 
 /**
  * Activity option presets, in one place: short database calls, and long model calls that heartbeat.
@@ -56,5 +56,35 @@ export function scoreActivity(retry: RetrySettings): ActivityOptions {
     heartbeatTimeout: '30s',
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
     retry: { ...modelRetryPolicy(retry), maximumAttempts: Math.max(retry.maxAttempts, 10) },
+  };
+}
+
+/**
+ * Starting an environment session, on the environment's shared queue: it waits for any task worker, and a
+ * worker without a free session slot (or an AgentBench 406) answers "no capacity", retried until one has.
+ */
+export function sessionStartActivity(environment: string): ActivityOptions {
+  return {
+    taskQueue: environmentQueue(environment),
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: '10s',
+    cancellationType: 'TRY_CANCEL',
+    retry: { initialInterval: '500ms', backoffCoefficient: 1.5, maximumInterval: '5s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  };
+}
+
+/**
+ * A turn of a session, on the queue of the one worker holding it. A short schedule-to-start and heartbeat
+ * timeout tell within seconds that the worker is gone; it is never retried, since a step changes the
+ * environment: a lost session means the episode starts again elsewhere.
+ */
+export function sessionTurnActivity(queue: string, timeoutMs: number): ActivityOptions {
+  return {
+    taskQueue: queue,
+    scheduleToStartTimeout: '10s',
+    startToCloseTimeout: timeoutMs,
+    heartbeatTimeout: '10s',
+    cancellationType: 'TRY_CANCEL',
+    retry: { maximumAttempts: 1 },
   };
 }

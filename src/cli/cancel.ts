@@ -19,7 +19,7 @@ export function cancelCommand(): Command {
     .option('--json', 'print the outcome as JSON')
     .action(async (id: string | undefined, opts: CancelOptions, command: Command) => {
       if (Boolean(id) === Boolean(opts.all)) throw new UsageError('give an assignment id or --all (not both)');
-      const waitSeconds = Number(opts.wait);
+      const waitSeconds = opts.wait.trim() === '' ? NaN : Number(opts.wait);
       if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait: expected seconds (a number >= 0), got "${opts.wait}"`);
       await withServices(command, async ({ store, temporal }) => {
         const docs = opts.all

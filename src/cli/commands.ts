@@ -16,6 +16,7 @@ import { validateCommand } from './validate';
 import { retryCommand } from './retry';
 import { syncCommand } from './sync';
 import { runCommand } from './run';
+import { sessionsCommand } from './sessions';
 
 /**
  * The list of commands. Each command lives in its own file and exports `xxxCommand(): Command`;
@@ -23,7 +24,7 @@ import { runCommand } from './run';
  */
 export function registerCommands(program: Command): void {
   const factories: Array<() => Command> = [
-    validateCommand, startCommand, runCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, retryCommand, syncCommand, reportCommand, exportCommand, leaderboardCommand, eventsCommand, workerCommand, workersCommand, devCommand,
+    validateCommand, startCommand, runCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, retryCommand, syncCommand, reportCommand, exportCommand, leaderboardCommand, eventsCommand, sessionsCommand, workerCommand, workersCommand, devCommand,
   ];
   for (const make of factories) program.addCommand(inheritErrorHandling(make()));
 }

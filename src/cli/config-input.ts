@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
 import { ConfigError, buildAssignmentFromNames, loadAssignmentFile, type LoadedAssignment } from '../config/load';
+import { DatasetError } from '../datasets';
+import { checkDataset } from '../datasets/check';
 import { UsageError } from './errors';
 
 /** The options every command that takes an assignment accepts: a file, or `--models ... --tasks ...`. */
@@ -26,11 +28,27 @@ export async function loadConfigInput(configPath: string | undefined, opts: Conf
   if (configPath && byName) throw new UsageError('give either a config file or --models/--tasks, not both');
   if (!configPath && !byName) throw new UsageError('missing config: give a config file, or --models <names...> --tasks <names...>');
   if (byName && (!opts.models?.length || !opts.tasks?.length)) throw new UsageError('--models and --tasks go together: name at least one of each');
+  let loaded: LoadedAssignment;
   try {
-    if (configPath) return await loadAssignmentFile(configPath, { configDir: opts.configDir });
-    return await buildAssignmentFromNames({ models: opts.models ?? [], tasks: opts.tasks ?? [], configDir: opts.configDir ?? 'configs' });
+    if (configPath) loaded = await loadAssignmentFile(configPath, { configDir: opts.configDir });
+    else loaded = await buildAssignmentFromNames({ models: opts.models ?? [], tasks: opts.tasks ?? [], configDir: opts.configDir ?? 'configs' });
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`invalid config:\n${err.message}`);
     throw err;
+  }
+  await checkDatasets(loaded);
+  return loaded;
+}
+
+/** Every task's dataset read once (see checkDataset): a malformed file is bad input, found before anything starts. */
+async function checkDatasets(loaded: LoadedAssignment): Promise<void> {
+  for (const task of loaded.config.tasks) {
+    if (!('dataset' in task) || !task.dataset) continue;
+    try {
+      await checkDataset(task.dataset);
+    } catch (err) {
+      if (err instanceof DatasetError) throw new UsageError(`invalid dataset of task ${task.id}: ${err.message}`);
+      throw err;
+    }
   }
 }

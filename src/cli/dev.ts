@@ -10,7 +10,7 @@ import { ensureTools } from '../dev/tools';
 import { RunFailedError, UsageError } from './errors';
 
 function parsePort(value: string): number {
-  const n = Number(value);
+  const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 (any free port) to 65535.');
   return n;
 }

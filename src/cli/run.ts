@@ -6,6 +6,7 @@ import { startAssignment } from '../control/start';
 import { assignmentStatus } from '../control/status';
 import type { DebugEvent } from '../../activities/deps';
 import { startWorker } from '../worker/run-worker';
+import { modelQueuesOf } from '../plan/jobs';
 import { loadConfigInput } from './config-input';
 import { RunFailedError, UsageError } from './errors';
 import { checkAssignmentId, printJson, withServices } from './services';
@@ -48,7 +49,9 @@ export function runCommand(): Command {
         const preview = await previewAssignment(store, temporal, config, opts.mode, reuseFrom);
         return opts.json ? printJson(preview) : void process.stdout.write(`${formatPreview(preview)}\n`);
       }
-      const worker = await startWorker({ type: 'all', connection: connectionFromCommand(command), debug: opts.debug ? echo : undefined });
+      const worker = await startWorker({
+        type: 'all', connection: connectionFromCommand(command), debug: opts.debug ? echo : undefined, ...modelQueuesOf(config),
+      });
       try {
         const started = await startAssignment(store, temporal, { config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom });
         process.stderr.write(`running ${started.assignmentId} with an in-process worker\n`);

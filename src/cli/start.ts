@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { RunMode } from '../contracts';
 import { previewAssignment, type AssignmentPreview } from '../control/preview';
+import { unservedQueues } from '../control/queue-check';
 import { AssignmentExistsError, startAssignment } from '../control/start';
 import type { Store } from '../store/store';
 import { uiBaseUrl, workflowUiUrl } from '../temporal/client';
@@ -69,6 +70,9 @@ export function startCommand(): Command {
       const uiUrl = workflowUiUrl(uiBaseUrl(), connection.temporalNamespace, started.workflowId);
       if (opts.json) printJson({ ...started, uiUrl });
       else process.stdout.write(`started ${started.assignmentId}\n  workflow: ${started.workflowId}\n  web ui:   ${uiUrl}\n`);
+      for (const u of await unservedQueues(temporal.client, connection.temporalNamespace, loaded.config)) {
+        process.stderr.write(`warning: no worker polls ${u.queue}; its work waits until one does: ${u.hint}\n`);
+      }
       if (opts.watch) await watchAssignment(store, temporal, started.assignmentId);
     });
   });

@@ -7,6 +7,7 @@ import { formatIdentity } from '../worker/identity';
 import { planWorker, queueRatesOf, ratesFromSnapshots, type WorkerFlags, type WorkerLaunch } from '../worker/launch';
 import { startMetricsServer, WorkerMetrics, type MetricsServer } from '../worker/metrics-server';
 import { startWorker } from '../worker/run-worker';
+import { UsageError } from './errors';
 
 /**
  * `evalctl worker <type>`: serves one task type (or all of them) until SIGINT/SIGTERM, then shuts down
@@ -15,8 +16,10 @@ import { startWorker } from '../worker/run-worker';
  */
 export function workerCommand(): Command {
   return new Command('worker')
-    .description('run a worker for one task type (orchestrator, inference, scoring) or all of them')
+    .description('run a worker for one task type (orchestrator, inference, scoring), all of them, or an agent environment (task <name>)')
     .addArgument(new Command().createArgument('<type>', 'task type').choices([...WORKER_TYPES]))
+    .addArgument(new Command().createArgument('[environment]', 'type task: the agent environment served (environment.name of agent tasks)'))
+    .addOption(new Option('--capacity <n>', 'type task: environment sessions held at once (default 4)'))
     .addOption(new Option('--slots <n>', 'model calls in flight at once on this worker (inference, no device manager)'))
     .addOption(new Option('--queue <names...>', 'extra inference queues to poll (per-model or GPU-tagged queues)'))
     .addOption(new Option('--gpus <ids>', 'GPU ids to hand out, comma-separated (CUDA_VISIBLE_DEVICES values), e.g. 0,1,2,3'))
@@ -27,15 +30,28 @@ export function workerCommand(): Command {
     .addOption(new Option('--models <ids...>', "poll these rate-limited models' queues, limits read from running assignments"))
     .addOption(new Option('--metrics-port <n>', 'serve /healthz and /metrics (Prometheus) on 127.0.0.1:<n>'))
     .addOption(new Option('--name <name>', 'name carried in the worker identity (set by `workers start`)'))
-    .action(async (type: WorkerType, opts: WorkerFlags, command: Command) => {
-      const launch = planWorker(type, opts);
+    .action(async (type: WorkerType, environment: string | undefined, opts: WorkerFlags & { capacity?: string }, command: Command) => {
+      const task = taskOf(type, environment, opts.capacity);
+      const launch = planWorker(type, task ? { ...opts, slots: String(task.capacity), name: opts.name ?? task.environment } : opts);
       const connection = connectionFromCommand(command);
-      await serve(type, launch, connection);
+      await serve(type, launch, connection, task);
     });
 }
 
+/** `worker task <environment> [--capacity n]`: the environment and its session capacity; nothing for other types. */
+function taskOf(type: WorkerType, environment: string | undefined, capacity: string | undefined): { environment: string; capacity: number } | undefined {
+  if (type !== 'task') {
+    if (environment !== undefined || capacity !== undefined) throw new UsageError('an environment name and --capacity are only for `evalctl worker task <environment>`');
+    return undefined;
+  }
+  if (!environment || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(environment)) throw new UsageError('worker task: name the environment it serves, e.g. `evalctl worker task number-guess`');
+  const n = capacity === undefined ? 4 : Number(capacity);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`--capacity: expected a whole number from 1 to 10000, got "${capacity}"`);
+  return { environment, capacity: n };
+}
+
 /** Runs the worker until a signal, with its metrics endpoint when asked for. */
-async function serve(type: WorkerType, launch: WorkerLaunch, connection: ConnectionConfig): Promise<void> {
+async function serve(type: WorkerType, launch: WorkerLaunch, connection: ConnectionConfig, task?: { environment: string; capacity: number }): Promise<void> {
   const modelRates = { ...launch.modelRates, ...(await lookUpRates(connection, launch.modelsToLookUp)) };
   const identity = formatIdentity(launch.identity);
   const devices = launch.devices;
@@ -44,7 +60,7 @@ async function serve(type: WorkerType, launch: WorkerLaunch, connection: Connect
     type, connection, identity, inferenceSlots: launch.slots, extraInferenceQueues: launch.extraQueues,
     sharedInference: launch.sharedInference, queueRates: queueRatesOf(modelRates),
     leaseDevices: devices ? leaseForActivity(devices) : undefined,
-    activityInterceptors: [metrics.interceptor()],
+    activityInterceptors: [metrics.interceptor()], task,
   });
   const queues = running.workers.map((w) => w.options.taskQueue);
   metrics.queues.push(...queues);

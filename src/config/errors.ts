@@ -14,15 +14,30 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly type = ErrorTypes.ConfigInvalid;
   readonly retryable = false;
-  constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
+  /** `total` counts issues found but not listed (too many to locate); it defaults to the list's length. */
+  constructor(
+    readonly issues: ConfigIssue[],
+    readonly total: number = issues.length,
+  ) {
+    const shown = issues.slice(0, MAX_ISSUES_SHOWN).map(formatIssue);
+    if (total > shown.length) shown.push(`... and ${total - shown.length} more issues`);
+    super(shown.join('\n'));
   }
 }
+
+/** Issues listed in a message: a garbage file yields thousands, and people need the first few. */
+export const MAX_ISSUES_SHOWN = 20;
+/** Longest issue line: a value quoted from a huge string or a binary file is cut, not printed whole. */
+export const MAX_ISSUE_CHARS = 400;
 
 /** `demo.yaml:12:5 models[0].provider.kind: expected one of openai, command, simulated`. */
 export function formatIssue(issue: ConfigIssue): string {
   const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
-  return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
+  const line = issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
+  // Control characters from binary input would garble the terminal; show them escaped.
+  // eslint-disable-next-line no-control-regex
+  const printable = line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return printable.length <= MAX_ISSUE_CHARS ? printable : `${printable.slice(0, MAX_ISSUE_CHARS)}... (${printable.length - MAX_ISSUE_CHARS} more characters)`;
 }
 
 /** A path segment: an object key or an array index. */

@@ -78,6 +78,12 @@ const assignmentShape = {
   retry: RetryPolicySchema.default({ maxAttempts: 5, initialIntervalMs: 1000, backoffCoefficient: 2, maxIntervalMs: 60_000 }),
   concurrency: ConcurrencySchema.default({ global: 64, jobs: 4 }),
   autoRetry: z.number().int().min(0).max(10).default(0).describe('Extra rounds re-running failed samples at the end.'),
+  fanout: z
+    .enum(['per-sample', 'batch'])
+    .default('per-sample')
+    .describe(
+      'How samples are started: per-sample (one child workflow per sample: adoption of runs of other assignments, per-sample view in the Web UI) or batch (child workflows of a few hundred samples each running one activity per sample: far fewer events, for runs larger than the Temporal Service takes in per-sample children; no adoption).',
+    ),
   failOnError: FailOnErrorSchema,
   notify: z.array(NotifySchema).default([]).describe('Notifications when the assignment ends.'),
 };

@@ -7,8 +7,8 @@ export const SCORING_QUEUE = 'evalctl-scoring';
 /** Prefix shared by every evalctl queue, used by `workers list` to find them. */
 export const QUEUE_PREFIX = 'evalctl-';
 
-/** The worker types `evalctl worker <type>` accepts. */
-export const WORKER_TYPES = ['orchestrator', 'inference', 'scoring', 'all'] as const;
+/** The worker types `evalctl worker <type>` accepts; `task` serves one agent environment (`worker task <name>`). */
+export const WORKER_TYPES = ['orchestrator', 'inference', 'scoring', 'all', 'task'] as const;
 export type WorkerType = (typeof WORKER_TYPES)[number];
 
 /** Inference queue for a GPU tag: GPU workers of one type poll only their tag's queue. */

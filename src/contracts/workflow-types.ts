@@ -41,6 +41,8 @@ export interface JobPlan {
   scoreInline: boolean;
   /** Set for agent tasks: samples run as episodes (episodeWorkflow) against this environment. */
   agent?: AgentRunSettings;
+  /** The config's `fanout`: absent (older histories) means per-sample. */
+  fanout?: 'per-sample' | 'batch';
 }
 
 /** What planAssignment returns to the assignment workflow. */
@@ -147,4 +149,31 @@ export interface AssignmentProgress {
   status: AssignmentStatus;
   paused: boolean;
   jobs: JobProgress[];
+}
+
+/** Input of shardWorkflow (`fanout: batch`): one contiguous range of a job's sample indexes. */
+export interface ShardWorkflowInput {
+  version: 1;
+  assignmentId: string;
+  job: JobPlan;
+  retry: RetrySettings;
+  mode: RunMode;
+  /** Workflow id of the job; sample records name it as their waiter. */
+  jobWorkflowId: string;
+  /** First index of the range. */
+  start: number;
+  /** One past the last index of the range. */
+  end: number;
+  /** Model calls this shard keeps in flight. */
+  calls: number;
+  /** The job's counts when the shard started, written to the job document as progress while preparing. */
+  counts: Counts;
+}
+
+/** How the samples of one shard ended. */
+export interface ShardCounts {
+  succeeded: number;
+  failed: number;
+  reused: number;
+  canceled: number;
 }

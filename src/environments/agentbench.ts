@@ -1,5 +1,5 @@
 import type { EnvironmentTurn } from '../contracts';
-import { EnvironmentError, NoCapacityError, SessionLostError, chatRole, type Environment, type EpisodeOutput, type SampleIndex, type StartedSession } from './types';
+import { EnvironmentError, NoCapacityError, SessionLostError, chatRole, type Environment, type EpisodeOutput, type SampleIndex } from './types';
 
 /**
  * A client of an AgentBench task controller in its v0.2 HTTP protocol: get_indices, start_sample,

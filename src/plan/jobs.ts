@@ -17,3 +17,18 @@ export function windowFor(config: AssignmentConfig, model: ModelConfig): number 
   return Math.max(1, Math.min(model.concurrency, c.perModel ?? Infinity, c.perTask ?? Infinity, c.global));
 }
 
+
+/**
+ * The inference queues an assignment's models use beyond the shared one: GPU-tagged queues, and rate-
+ * limited per-model queues with their limit. An all-in-one worker (`run`, the demo) polls all of them.
+ */
+export function modelQueuesOf(config: AssignmentConfig): { extraInferenceQueues: string[]; queueRates: Record<string, number> } {
+  const extra = new Set<string>();
+  const queueRates: Record<string, number> = {};
+  for (const model of config.models) {
+    const queue = inferenceQueueFor(model);
+    if (model.rateLimit) queueRates[queue] = model.rateLimit.requestsPerSecond;
+    else if (queue !== INFERENCE_QUEUE) extra.add(queue);
+  }
+  return { extraInferenceQueues: [...extra], queueRates };
+}

@@ -1,5 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { ConnectionConfig } from '../config/connection';
+import { payloadCodecsFromEnv } from './codec';
+import { temporalTlsConfig } from './tls';
 
 /** A Temporal client and the connection behind it, closed together. */
 export interface TemporalHandle {
@@ -8,10 +10,15 @@ export interface TemporalHandle {
   close(): Promise<void>;
 }
 
-/** Connects to the Temporal frontend named by the connection settings. */
-export async function connectTemporal(conn: ConnectionConfig): Promise<TemporalHandle> {
-  const connection = await Connection.connect({ address: conn.temporalAddress, connectTimeout: '10s' });
-  const client = new Client({ connection, namespace: conn.temporalNamespace });
+/**
+ * Connects to the Temporal frontend named by the connection settings, over TLS when configured, with the
+ * payload codec when EVALCTL_CODEC_KEY is set, so every client reads and writes what workers do.
+ */
+export async function connectTemporal(conn: ConnectionConfig, env: NodeJS.ProcessEnv = process.env): Promise<TemporalHandle> {
+  const payloadCodecs = payloadCodecsFromEnv(env);
+  const tls = temporalTlsConfig(conn.tls);
+  const connection = await Connection.connect({ address: conn.temporalAddress, connectTimeout: '10s', ...(tls ? { tls } : {}) });
+  const client = new Client({ connection, namespace: conn.temporalNamespace, ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}) });
   return { client, connection, close: () => connection.close() };
 }
 

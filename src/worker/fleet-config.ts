@@ -17,7 +17,9 @@ const GpuIdSchema = z.union([z.number().int().nonnegative(), z.string().regex(/^
 /** One group of identical workers. */
 export const WorkerGroupSchema = z
   .object({
-    type: z.enum(WORKER_TYPES).describe('Task type the workers serve: orchestrator, inference, scoring or all.'),
+    type: z.enum(WORKER_TYPES).describe('Task type the workers serve: orchestrator, inference, scoring, all, or task (an agent environment).'),
+    environment: SlugSchema.optional().describe('type task: the agent environment served (environment.name of agent tasks).'),
+    capacity: z.number().int().min(1).max(10_000).optional().describe('type task: environment sessions held at once per worker.'),
     count: z.number().int().min(1).max(64).default(1).describe('How many worker processes of this group to run.'),
     name: SlugSchema.optional().describe('Prefix of the worker names (default: the type, plus the GPU tag); workers are <name>-<i>.'),
     slots: z.number().int().min(1).max(10_000).optional().describe('Model calls in flight at once per worker (no device manager).'),
@@ -39,6 +41,9 @@ export const WorkerGroupSchema = z
     }
     if (g.gpus && g.count > 1) {
       ctx.addIssue({ code: 'custom', path: ['count'], message: 'workers with gpus would share them: use one group per GPU set (count 1)' });
+    }
+    if ((g.type === 'task') !== (g.environment !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['environment'], message: 'task workers, and only they, name an environment' });
     }
     if (g.gpus && g.type !== 'inference' && g.type !== 'all') {
       ctx.addIssue({ code: 'custom', path: ['gpus'], message: 'only inference (or all) workers take GPUs' });
@@ -105,10 +110,12 @@ export async function loadFleetConfig(file: string): Promise<FleetConfig> {
 /** A fleet from `--start inference 2 scoring 1`: pairs of type and count. */
 export function fleetFromPairs(pairs: readonly string[], opts: { basePort?: number; logDir?: string } = {}): FleetConfig {
   if (pairs.length === 0 || pairs.length % 2 !== 0) throw new ConfigError([{ file: '--start', line: 0, column: 0, path: '', message: 'expected pairs of <type> <count>, like: inference 2 scoring 1' }]);
-  const workers: Array<{ type: string; count: number }> = [];
+  const workers: Array<{ type: string; count: number; environment?: string }> = [];
   for (let i = 0; i < pairs.length; i += 2) {
     if (!/^\d+$/.test(pairs[i + 1])) throw new ConfigError([{ file: '--start', line: 0, column: 0, path: '', message: `count of ${pairs[i]} must be a whole number, got "${pairs[i + 1]}"` }]);
-    workers.push({ type: pairs[i], count: Number(pairs[i + 1]) });
+    // A name that is no worker type is an agent environment: `--start number-guess 2` runs two task workers.
+    const isType = (WORKER_TYPES as readonly string[]).includes(pairs[i]);
+    workers.push(isType ? { type: pairs[i], count: Number(pairs[i + 1]) } : { type: 'task', environment: pairs[i], count: Number(pairs[i + 1]) });
   }
   const config = parseFleetConfig({ basePort: opts.basePort, workers }, '--start');
   return opts.logDir ? { ...config, logDir: opts.logDir } : config;
@@ -118,7 +125,7 @@ export function fleetFromPairs(pairs: readonly string[], opts: { basePort?: numb
 export function fleetMembers(config: FleetConfig): FleetMember[] {
   const members: FleetMember[] = [];
   for (const group of config.workers) {
-    const prefix = group.name ?? (group.gpuType ? `${group.type}-gpu-${group.gpuType}` : group.type);
+    const prefix = group.name ?? (group.gpuType ? `${group.type}-gpu-${group.gpuType}` : group.environment ? `task-${group.environment}` : group.type);
     for (let i = 1; i <= group.count; i++) {
       const name = `${prefix}-${i}`;
       const metricsPort = config.basePort === undefined ? undefined : config.basePort + members.length;
@@ -133,7 +140,8 @@ export function fleetMembers(config: FleetConfig): FleetMember[] {
 
 /** The `evalctl worker` command line of one member of a group. */
 export function workerArgs(group: WorkerGroup, name: string, metricsPort?: number): string[] {
-  const args = ['worker', group.type, '--name', name];
+  const args = ['worker', group.type, ...(group.environment ? [group.environment] : []), '--name', name];
+  if (group.capacity !== undefined) args.push('--capacity', String(group.capacity));
   if (group.slots !== undefined) args.push('--slots', String(group.slots));
   if (group.gpus) args.push('--gpus', group.gpus.join(','), '--gpu-type', String(group.gpuType), '--slots-per-gpu', String(group.slotsPerGpu));
   if (group.cpuSlots !== undefined) args.push('--cpu-slots', String(group.cpuSlots));

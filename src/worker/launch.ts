@@ -46,7 +46,8 @@ export interface WorkerLaunch {
 
 function int(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
+  // Number('') is 0: an empty value must not pass as port 0 or as a count.
+  const n = value.trim() === '' ? NaN : Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag}: expected a whole number from ${min} to ${max}, got "${value}"`);
   return n;
 }

@@ -1,10 +1,12 @@
 import {
   DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel, type WorkerOptions,
 } from '@temporalio/worker';
-import { createActivities, defaultWorkerIdentity, type ActivityDeps, ACTIVITIES_BY_ROLE } from '../../activities';
+import { ConfigCache, createActivities, defaultWorkerIdentity, taskActivities, type ActivityDeps, ACTIVITIES_BY_ROLE } from '../../activities';
 import type { ConnectionConfig } from '../config/connection';
-import { INFERENCE_QUEUE, ORCHESTRATOR_QUEUE, SCORING_QUEUE, type WorkerType } from '../contracts';
+import { INFERENCE_QUEUE, ORCHESTRATOR_QUEUE, SCORING_QUEUE, environmentQueue, sessionQueue, type WorkerType } from '../contracts';
 import { openStore, type Store } from '../store/store';
+import { payloadCodecsFromEnv } from '../temporal/codec';
+import { temporalTlsConfig } from '../temporal/tls';
 import { workflowSource } from './bundle';
 
 /** How one worker process is set up. */
@@ -29,6 +31,8 @@ export interface WorkerSettings {
   queueRates?: Record<string, number>;
   /** Activity interceptors for every Temporal worker of the process (metrics). */
   activityInterceptors?: ActivityInterceptorsFactory[];
+  /** Type `task`: the agent environment served, and how many sessions this worker holds at once. */
+  task?: { environment: string; capacity: number };
 }
 
 /** A running worker process: its Temporal workers, and one call that stops everything gracefully. */
@@ -49,10 +53,15 @@ let runtimeInstalled = false;
 export async function startWorker(settings: WorkerSettings): Promise<RunningWorker> {
   installRuntime();
   const store = await openStore(settings.connection.mongoUrl);
-  const connection = await NativeConnection.connect({ address: settings.connection.temporalAddress });
+  const payloadCodecs = payloadCodecsFromEnv(settings.env ?? process.env);
+  const tls = temporalTlsConfig(settings.connection.tls);
+  const connection = await NativeConnection.connect({ address: settings.connection.temporalAddress, ...(tls ? { tls } : {}) });
   const identity = settings.identity ?? defaultWorkerIdentity(settings.type);
-  const activities = createActivities({ store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices, debug: settings.debug });
-  const base = { connection, namespace: settings.connection.temporalNamespace, identity, shutdownGraceTime: '5s',
+  const deps: ActivityDeps = { store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices, debug: settings.debug };
+  const activities = createActivities(deps);
+  // The same codec as every client: payloads in history are encrypted when EVALCTL_CODEC_KEY is set.
+  const dataConverter = payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {};
+  const base = { connection, namespace: settings.connection.temporalNamespace, identity, shutdownGraceTime: '5s', ...dataConverter,
     defaultHeartbeatThrottleInterval: '1s', maxHeartbeatThrottleInterval: '2s',
     ...(settings.activityInterceptors ? { interceptors: { activity: settings.activityInterceptors } } : {}) } satisfies Partial<WorkerOptions>;
   const pick = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, activities[n as keyof typeof activities]]));
@@ -73,6 +82,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   if (serves('scoring')) {
     specs.push({ ...base, taskQueue: SCORING_QUEUE, activities: pick(ACTIVITIES_BY_ROLE.scoring), maxConcurrentActivityTaskExecutions: 64 });
   }
+  if (settings.type === 'task' && settings.task) specs.push(...taskWorkerSpecs(deps, settings.task, base));
   const workers = await Promise.all(specs.map((spec) => Worker.create(spec)));
   const done = Promise.all(workers.map((w) => w.run())).then(
     async () => closeAll(connection, store),
@@ -86,6 +96,19 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     await done.catch(() => undefined);
   };
   return { workers, store, done, shutdown };
+}
+
+/**
+ * A task worker polls two queues: its environment's shared one (sessions start on whichever worker has a
+ * free slot) and its own (every turn of the sessions it holds), named from its identity.
+ */
+function taskWorkerSpecs(deps: ActivityDeps, task: { environment: string; capacity: number }, base: Omit<WorkerOptions, 'taskQueue'>): WorkerOptions[] {
+  const queue = sessionQueue(task.environment, deps.workerIdentity);
+  const acts = taskActivities(deps, new ConfigCache(deps.store), { environment: task.environment, queue, capacity: task.capacity });
+  return [
+    { ...base, taskQueue: environmentQueue(task.environment), activities: { startSession: acts.startSession, environmentOverall: acts.environmentOverall }, maxConcurrentActivityTaskExecutions: task.capacity + 1 },
+    { ...base, taskQueue: queue, activities: { stepSession: acts.stepSession, cancelSession: acts.cancelSession }, maxConcurrentActivityTaskExecutions: task.capacity * 2 },
+  ];
 }
 
 async function closeAll(connection: NativeConnection, store: Store): Promise<void> {

@@ -1,6 +1,6 @@
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -8,6 +8,7 @@ import { openStore, type Store } from '../../src/store/store';
 import { connectTemporal, type TemporalHandle } from '../../src/temporal/client';
 import { runCli } from '../helpers/cli';
 import { runInProcess } from '../helpers/in-process';
+import { leafCommands, malformedValues, MALFORMED_IDS, UNKNOWN_ID } from '../helpers/cli-tree';
 import { collectionCounts, allExecutions } from '../helpers/inspect';
 import { DATA_JSONL, VALID_BASES, malformedCorpus } from '../helpers/malformed';
 import { useTestStack } from '../helpers/stack';
@@ -20,11 +21,12 @@ let store: Store | undefined;
 let temporal: TemporalHandle | undefined;
 const saved = { ...process.env };
 
-before(() => {
-  // In-process commands read their connection from the environment, like the real CLI.
+writeFileSync(join(dir, 'data.jsonl'), DATA_JSONL);
+
+/** In-process commands read their connection from the environment, like the real CLI (hooks run before this). */
+function pointAtStack(): void {
   Object.assign(process.env, stackEnv(getStack()));
-  writeFileSync(join(dir, 'data.jsonl'), DATA_JSONL);
-});
+}
 
 after(async () => {
   process.env = saved;
@@ -43,6 +45,7 @@ function assertRejected(res: { code: number; stdout: string; stderr: string }, f
 }
 
 test('the bases of the corpus are valid, so each mutation is what makes a case malformed', async () => {
+  pointAtStack();
   for (const [name, base] of Object.entries(VALID_BASES)) {
     const file = join(dir, `base-${name}.yaml`);
     writeFileSync(file, stringify(base));
@@ -52,6 +55,7 @@ test('the bases of the corpus are valid, so each mutation is what makes a case m
 });
 
 test('>= 1,000 malformed configs: validate and start each exit 2 with a clear message, in bounded time', async () => {
+  pointAtStack();
   const corpus = malformedCorpus();
   assert.ok(corpus.length >= 1000, `corpus of ${corpus.length}`);
   const perCategory = new Map<string, number>();
@@ -65,6 +69,7 @@ test('>= 1,000 malformed configs: validate and start each exit 2 with a clear me
     for (const command of ['validate', 'start']) {
       const res = await runInProcess([command, file], CASE_TIMEOUT_MS);
       assertRejected(res, file, `${command} on ${c.category}: ${c.description.slice(0, 120)}`);
+      assert.ok(res.ms < CASE_TIMEOUT_MS, `${command} on ${c.description.slice(0, 80)} took ${res.ms} ms`);
       if (res.ms > slowest.ms) slowest = { ms: res.ms, what: `${command} ${c.description.slice(0, 60)}` };
     }
     perCategory.set(c.category, (perCategory.get(c.category) ?? 0) + 1);
@@ -74,6 +79,7 @@ test('>= 1,000 malformed configs: validate and start each exit 2 with a clear me
 });
 
 test('a sample of the corpus through real processes: exit 2, clear message, no stack trace', async () => {
+  pointAtStack();
   const corpus = malformedCorpus();
   const env = stackEnv(getStack());
   const picks = corpus.filter((_, i) => i % Math.floor(corpus.length / 8) === 0).slice(0, 8);
@@ -99,10 +105,11 @@ const BAD_DATASETS: Array<{ name: string; file: string; content?: string | Buffe
   { name: 'a JSON file that is not an array', file: 'object.json', content: '{"q": 1}', expect: /object\.json: expected a JSON array/ },
   { name: 'a JSON array of numbers', file: 'numbers.json', content: '[1, 2]', expect: /numbers\.json \[0\].*expected a JSON object/ },
   { name: 'truncated JSON', file: 'truncated.json', content: '[{"q": 1}, {"q"', expect: /truncated\.json: malformed JSON/ },
-  { name: 'a missing dataset file', file: 'missing.jsonl', expect: /missing\.jsonl.*not found/ },
+  { name: 'a missing dataset file', file: 'missing.jsonl', expect: /not found: .*missing\.jsonl/ },
 ];
 
 test('malformed dataset files: validate and start exit 2 naming the file and line; nothing started', async () => {
+  pointAtStack();
   for (const ds of BAD_DATASETS) {
     if (ds.content !== undefined) writeFileSync(join(dir, ds.file), ds.content);
     const config = join(dir, `dataset-${ds.file.replace(/\W/g, '-')}.yaml`);
@@ -118,7 +125,48 @@ test('malformed dataset files: validate and start exit 2 naming the file and lin
   }
 });
 
-test('after every rejected start: no document in any collection and no workflow in Temporal', async () => {
+/** Commands that would start something long-running if a bad flag slipped through: run as processes with a deadline. */
+const SPAWNED = new Set(['worker', 'workers start', 'dev up', 'dev down', 'dev status', 'dev tools']);
+
+test('every CLI command: unknown flags, extra arguments, malformed and unknown ids, malformed option values exit 2', async (t) => {
+  pointAtStack();
+  const devDir = join(dir, 'dev-data');
+  const env = stackEnv(getStack(), { EVALCTL_DEV_DIR: devDir });
+  t.after(async () => void (await runCli(['dev', 'down', '--data-dir', devDir], { env, timeoutMs: 60_000 })));
+  const exportDir = join(dir, 'export-out');
+  let checked = 0;
+  const failures: string[] = [];
+  for (const leaf of leafCommands()) {
+    const name = leaf.words.join(' ');
+    const fill = (arg: { name: string }): string => (arg.name === 'type' ? 'all' : arg.name === 'config' ? join(dir, 'base-simulated.yaml') : UNKNOWN_ID);
+    const required = leaf.args.filter((a) => a.required).map(fill);
+    const cases: string[][] = [[...required, '--no-such-flag'], [...leaf.args.map(fill), 'extra1', 'extra2']];
+    for (const [i, arg] of leaf.args.entries()) {
+      const others = leaf.args.map(fill);
+      if (arg.name === 'id') for (const id of [...MALFORMED_IDS, UNKNOWN_ID]) cases.push(others.map((v, j) => (j === i ? id : v)));
+      if (arg.name === 'type') for (const type of ['bogus', '', 'x'.repeat(300)]) cases.push(others.map((v, j) => (j === i ? type : v)));
+    }
+    const idOrAll = leaf.words[0] === 'cancel' ? ['--all'] : [];
+    for (const opt of leaf.options) {
+      for (const value of malformedValues(opt)) cases.push([...required, ...idOrAll, opt.long ?? opt.short ?? '', value]);
+      if (opt.required) cases.push([...required, ...idOrAll, opt.long ?? '']);
+    }
+    for (const args of cases) {
+      const argv = [...leaf.words, ...args, ...(leaf.words[0] === 'export' ? ['-o', exportDir] : []), ...(leaf.words[0] === 'dev' ? ['--data-dir', devDir] : [])];
+      const res = await (SPAWNED.has(name) || SPAWNED.has(leaf.words[0]) ? runCli(argv, { env, timeoutMs: 30_000 }) : runInProcess(argv, CASE_TIMEOUT_MS))
+        .catch((err: unknown) => ({ code: -1, stdout: '', stderr: `hung: ${(err as Error).message}` }));
+      const clear = /(^|\n)error: /.test(res.stderr) && !/\n\s+at .+:\d+:\d+/.test(res.stderr);
+      if (res.code !== 2 || !clear) failures.push(`evalctl ${argv.join(' ').slice(0, 160)} -> exit ${res.code}: ${res.stderr.slice(0, 300)}`);
+      checked++;
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(!existsSync(exportDir), 'a rejected export wrote no folder');
+  process.stderr.write(`bad input: ${checked} malformed command lines over ${leafCommands().length} commands rejected with exit 2\n`);
+});
+
+test('after every rejected start and command: no document in any collection and no workflow in Temporal', async () => {
+  pointAtStack();
   const stack = getStack();
   store = await openStore(stack.mongoUrl);
   const counts = await collectionCounts(store);

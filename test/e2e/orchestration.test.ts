@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aggregate } from '../../src/metrics';
@@ -128,4 +128,18 @@ test('unknown ids are clear errors with exit code 2', async () => {
   const bad = await runCli(['status', '../etc'], { env });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /is not an assignment id/);
+});
+
+test('start warns when no worker polls a queue the assignment needs', async () => {
+  const { env, store } = await setup();
+  const config = writeWorkload(dir, { name: 'unserved', models: 1, tasks: 1, samples: 3, salt: 'unserved' });
+  const limited = config.replace(/\.yaml$/, '-limited.yaml');
+  writeFileSync(limited, readFileSync(config, 'utf8').replace('concurrency: 16', 'concurrency: 16\n    rateLimit:\n      requestsPerSecond: 3'));
+  const res = await runCli(['start', limited, '--json'], { env });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /warning: no worker polls evalctl-inference\.model-model0; .*evalctl worker inference --queue-rate model0=3/);
+  assert.doesNotMatch(res.stderr, /no worker polls evalctl-orchestrator/, 'the running worker serves the orchestrator queue');
+  const id = (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
+  assert.equal((await runCli(['cancel', id], { env })).code, 0);
+  assert.equal((await store.assignments.findOne({ _id: id }))?.status, 'canceled');
 });

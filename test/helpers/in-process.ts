@@ -17,12 +17,15 @@ export async function runInProcess(args: string[], timeoutMs = 15_000): Promise<
   const err: string[] = [];
   const realOut = process.stdout.write.bind(process.stdout);
   const realErr = process.stderr.write.bind(process.stderr);
-  const capture = (sink: string[]) => ((chunk: string | Uint8Array): boolean => {
-    sink.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+  // The CLI writes strings; the test runner (node --test) writes its serialized events as Buffers to the
+  // same stdout at any moment, and those must still reach it.
+  const capture = (sink: string[], real: typeof process.stdout.write) => ((chunk: string | Uint8Array, ...rest: never[]): boolean => {
+    if (typeof chunk !== 'string') return real(chunk, ...rest);
+    sink.push(chunk);
     return true;
   }) as typeof process.stdout.write;
-  process.stdout.write = capture(out);
-  process.stderr.write = capture(err);
+  process.stdout.write = capture(out, realOut);
+  process.stderr.write = capture(err, realErr);
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   try {

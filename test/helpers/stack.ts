@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { StackOptions } from '../../src/dev/stack';
 import { endpointsOf, stackDown, stackUp, startMongo, startTemporal, stopMongo, stopTemporal } from '../../src/dev/stack';
-import { killNow } from '../../src/dev/processes';
-import { readStackState } from '../../src/dev/state';
+import { isAlive, killNow } from '../../src/dev/processes';
+import { clearPartState, readStackState, stackPaths } from '../../src/dev/state';
+import { waitFor } from './wait';
 
 /** Knobs for a private test stack; the defaults fit almost every test. */
 export interface TestStackOptions {
@@ -32,6 +33,8 @@ export interface TestStack {
   stopTemporal(): Promise<void>;
   /** Restarts the Temporal dev server on the same ports and database file. */
   startTemporal(): Promise<void>;
+  /** Kills the Temporal dev server with SIGKILL (a crash: no graceful shutdown), waits until it is gone. */
+  killTemporal(): Promise<void>;
   /** Stops the MongoDB-compatible server (its data stays); a no-op for an external EVALCTL_MONGO_URL. */
   stopMongo(): Promise<void>;
   /** Restarts the MongoDB-compatible server on the same port and data. */
@@ -103,6 +106,13 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       else await rm(dataDir, { recursive: true, force: true });
     },
     stopTemporal: async () => void (await stopTemporal(dataDir)),
+    killTemporal: async () => {
+      const pid = readStackState(dataDir).temporal?.pid;
+      if (pid === undefined) return;
+      killNow(pid);
+      await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20, message: `Temporal (pid ${pid}) to die after SIGKILL` });
+      await clearPartState(stackPaths(dataDir).temporalPid);
+    },
     startTemporal: async () => void (await startTemporal(again)),
     stopMongo: async () => void (await stopMongo(dataDir)),
     startMongo: async () => void (await startMongo(again)),

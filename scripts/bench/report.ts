@@ -1,0 +1,83 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProcUsage } from './proc-stats';
+
+/** One fan-out's measured run. */
+export interface FanoutResult {
+  fanout: 'per-sample' | 'batch';
+  assignmentId: string;
+  status: string;
+  /** Seconds from the start call to the last result stored. */
+  seconds: number;
+  /** Samples per second over `seconds`: what efficiency compares with the ideal. */
+  throughput: number;
+  /** Seconds from the start call to the assignment workflow closed (planning and finalisation included). */
+  endToEndSeconds: number;
+  endToEndThroughput: number;
+  efficiency: number;
+  /** Samples whose overhead could be measured (a stored result and a known start). */
+  measured: number;
+  overheadP50Ms: number;
+  overheadP99Ms: number;
+  /** Of the overhead, p50 of start to model call, and of model answer to result stored. */
+  dispatchP50Ms: number;
+  storeP50Ms: number;
+  workflows: number;
+  historyEvents: number;
+  eventsPerSample: number;
+  processes: Record<string, ProcUsage>;
+  /**
+   * CPU milliseconds per sample, worker and servers together: the figure that holds on a shared machine.
+   * 1000 x cores / cpuMsPerSample is the ceiling in samples/s of an otherwise idle machine.
+   */
+  cpuMsPerSample: number;
+  /** Highest 1-minute load average seen during the run. */
+  maxLoad: number;
+}
+
+/** Everything one `npm run bench` measured. */
+export interface BenchReport {
+  machine: { cores: number; loadBefore: number; loadAfter: number; node: string; at: string };
+  workload: { samples: number; latencyMs: number; concurrency: number; zeroLatency: boolean };
+  ideal: { seconds: number; throughput: number };
+  runs: FanoutResult[];
+}
+
+function usageCell(u: ProcUsage | undefined): string {
+  return u ? `${u.peakRssMiB.toFixed(0)} MiB / ${u.cpuSeconds.toFixed(1)} s` : '-';
+}
+
+/** The report as a markdown table, one row per fan-out plus the ideal. */
+export function markdownTable(r: BenchReport): string {
+  const w = r.workload;
+  const head = [
+    `${w.samples} samples, latency ${w.latencyMs} ms, concurrency ${w.concurrency}; ${r.machine.cores} cores, `
+    + `load average ${r.machine.loadBefore} before / ${r.machine.loadAfter} after; node ${r.machine.node}; ${r.machine.at}`,
+    '',
+    '| fan-out | samples/s | efficiency | end-to-end samples/s | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU | temporal RSS / CPU | db RSS / CPU | max load |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | 1 | - | - | - | 0 | - | - | - | - | - |`,
+  ];
+  const rows = r.runs.map((run) => {
+    const db = run.processes.ferretdb ?? run.processes.mongod;
+    return `| ${run.fanout} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.endToEndThroughput.toFixed(1)} | `
+      + `${run.overheadP50Ms} / ${run.overheadP99Ms} | ${run.dispatchP50Ms} / ${run.storeP50Ms} | ${run.eventsPerSample.toFixed(1)} | ${run.cpuMsPerSample.toFixed(1)} | ${usageCell(run.processes.worker)} | `
+      + `${usageCell(run.processes.temporal)} | ${usageCell(db)} | ${run.maxLoad} |`;
+  });
+  return [...head, ...rows, ''].join('\n');
+}
+
+/** Writes bench-<time>.json and bench-<time>.md (and latest.json/.md) into the output dir. */
+export function writeReport(outDir: string, r: BenchReport): { json: string; md: string } {
+  mkdirSync(outDir, { recursive: true });
+  const stamp = r.machine.at.replace(/[:.]/g, '-');
+  const json = join(outDir, `bench-${stamp}.json`);
+  const md = join(outDir, `bench-${stamp}.md`);
+  const text = JSON.stringify(r, null, 2);
+  const table = markdownTable(r);
+  writeFileSync(json, `${text}\n`);
+  writeFileSync(md, table);
+  writeFileSync(join(outDir, 'latest.json'), `${text}\n`);
+  writeFileSync(join(outDir, 'latest.md'), table);
+  return { json, md };
+}

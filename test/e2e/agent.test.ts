@@ -1,0 +1,150 @@
+import { test, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { calculateOverall } from '../../src/environments/builtin/number-guess';
+import { openStore, type Store } from '../../src/store/store';
+import { runCli } from '../helpers/cli';
+import { useTestStack } from '../helpers/stack';
+import { waitFor } from '../helpers/wait';
+import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
+import { startAgentBenchServer } from '../fixtures/agentbench-server';
+
+const getStack = useTestStack();
+const dir = mkdtempSync(join(tmpdir(), 'evalctl-agent-'));
+const workers: WorkerProcess[] = [];
+let store: Store | undefined;
+
+after(async () => {
+  await Promise.allSettled(workers.map((w) => w.kill('SIGKILL')));
+  await store?.close();
+});
+
+async function setup(): Promise<{ store: Store; env: NodeJS.ProcessEnv }> {
+  const env = stackEnv(getStack());
+  store ??= await openStore(getStack().mongoUrl);
+  if (workers.length === 0) workers.push(await startWorkerProcess(env, 'all'));
+  return { store, env };
+}
+
+/** A task worker of this test only: stopped when the test ends, whether it passed or not. */
+async function taskWorker(t: TestContext, env: NodeJS.ProcessEnv, environment: string, capacity: number): Promise<WorkerProcess> {
+  const w = await startWorkerProcess(env, 'task', [environment, '--capacity', String(capacity)]);
+  t.after(() => w.kill('SIGKILL'));
+  return w;
+}
+
+function writeConfig(name: string, task: Record<string, unknown>, latencyMs: number, accuracy = 0.8): string {
+  const config = {
+    name,
+    models: [{ id: 'agent', provider: { kind: 'simulated', latencyMs, accuracy, seed: 3 }, concurrency: 6 }],
+    tasks: [{ id: name, kind: 'agent', maxTurns: 12, timeLimitMs: 120_000, ...task }],
+    retry: { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 2, maxIntervalMs: 1000 },
+  };
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+async function runToEnd(env: NodeJS.ProcessEnv, config: string, onStarted?: (id: string) => Promise<void>): Promise<string> {
+  const res = await runCli(['start', config, '--json'], { env });
+  assert.equal(res.code, 0, res.stderr);
+  const { assignmentId } = JSON.parse(res.stdout) as { assignmentId: string };
+  await onStarted?.(assignmentId);
+  const end = await runCli(['watch', assignmentId], { env, timeoutMs: 300_000 });
+  assert.equal(end.code, 0, end.stderr);
+  return assignmentId;
+}
+
+async function episodesOf(store: Store, assignmentId: string) {
+  const samples = await store.samples.find({ assignmentId }).toArray();
+  return store.results.find({ _id: { $in: samples.map((s) => s.sampleKey) } }).toArray();
+}
+
+const guess = (seed: number, count: number) => ({
+  environment: { kind: 'module', name: 'number-guess', module: 'builtin:number-guess', options: { count, max: 100, maxGuesses: 7, seed } },
+  prompt: [{ role: 'system', content: 'Reply with one number only.' }],
+});
+
+test('number guessing: every episode ends with a transcript and a score; sessions are listed while live', async (t) => {
+  const { store, env } = await setup();
+  await taskWorker(t, env, 'number-guess', 4);
+  let sawSessions = false;
+  const id = await runToEnd(env, writeConfig('guess-a', guess(11, 8), 150), async (assignmentId) => {
+    const listed = await waitFor(async () => {
+      const res = await runCli(['sessions', '--json', '--assignment', assignmentId], { env });
+      const rows = JSON.parse(res.stdout) as Array<{ task: string; worker: string; turn: number }>;
+      return rows.length > 0 ? rows : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 300, message: 'a live session in `evalctl sessions`' });
+    sawSessions = listed.every((r) => r.task === 'guess-a' && r.worker.startsWith('task@'));
+  });
+  assert.ok(sawSessions, 'sessions name their task and task worker');
+  const results = await episodesOf(store, id);
+  assert.equal(results.length, 8);
+  for (const r of results) {
+    assert.equal(r.status, 'succeeded');
+    assert.ok(r.transcript && r.transcript.length >= 3, 'intro, a guess and an answer at least');
+    assert.equal(r.transcript[0].role, 'user');
+    assert.ok(r.transcript.some((m) => m.role === 'assistant'));
+    assert.ok(['completed', 'task limit reached'].includes(r.episode!.status));
+    assert.equal(r.score?.value, r.episode!.status === 'completed' ? 1 : 0);
+    assert.equal(r.restarts, 0);
+  }
+  const job = await store.jobs.findOne({ assignmentId: id });
+  const outputs = results.map((r) => ({ index: r.episode!.index, status: r.episode!.status, result: r.episode!.result, history: [] }));
+  assert.deepEqual(job?.overall, calculateOverall(outputs));
+  assert.equal(await store.sessions.countDocuments({ assignmentId: id }), 0, 'no session left behind');
+});
+
+test('killing the task worker mid-episode restarts its episodes on another worker and the run completes', async (t) => {
+  const { store, env } = await setup();
+  const a = await taskWorker(t, env, 'number-guess', 3);
+  const b = await taskWorker(t, env, 'number-guess', 3);
+  const pids = new Map([[a.proc.pid, a], [b.proc.pid, b]]);
+  let killed = 0;
+  const id = await runToEnd(env, writeConfig('guess-kill', guess(12, 10), 400, 0.6), async (assignmentId) => {
+    const victim = await waitFor(async () => {
+      const docs = await store.sessions.find({ assignmentId, turn: { $gte: 1 } }).toArray();
+      const pid = docs.length > 0 ? Number(/:(\d+);/.exec(docs[0].worker)?.[1]) : undefined;
+      return pid && pids.has(pid) ? pid : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 100, message: 'a session past its first turn' });
+    killed = await store.sessions.countDocuments({ assignmentId, worker: new RegExp(`:${victim};`) });
+    await pids.get(victim)!.kill('SIGKILL');
+  });
+  assert.ok(killed >= 1);
+  const results = await episodesOf(store, id);
+  assert.equal(results.length, 10);
+  for (const r of results) {
+    assert.equal(r.status, 'succeeded');
+    assert.ok(r.transcript && r.transcript.length >= 3);
+    assert.equal(typeof r.score?.value, 'number');
+  }
+  const restarts = results.reduce((n, r) => n + (r.restarts ?? 0), 0);
+  assert.ok(restarts >= 1, `restarts counted (${restarts})`);
+  const status = JSON.parse((await runCli(['status', id, '--json'], { env })).stdout) as { status: string; counts: { succeeded: number } };
+  assert.equal(status.status, 'completed');
+  assert.equal(status.counts.succeeded, 10);
+});
+
+test('AgentBench v0.2 contract: 406 is retried, episodes end, and the overall metric matches calculate_overall', async (t) => {
+  const { store, env } = await setup();
+  const server = await startAgentBenchServer({ task: 'echo', count: 6, capacity: 2 });
+  t.after(() => server.close());
+  await taskWorker(t, env, 'ab', 4);
+  const task = { environment: { kind: 'agentbench', name: 'ab', url: `${server.url}/api`, task: 'echo', retryAfterMs: 200 }, maxTurns: 5 };
+  const id = await runToEnd(env, writeConfig('ab-echo', task, 20));
+  assert.ok(server.rejected() >= 1, 'the server answered 406 at least once');
+  const results = await episodesOf(store, id);
+  assert.equal(results.length, 6);
+  const statuses = results.map((r) => r.episode!.status).sort();
+  assert.ok(statuses.includes('completed'));
+  assert.ok(statuses.includes('task limit reached'), 'the endless sample ends by the turn limit');
+  for (const r of results) assert.equal(r.transcript?.[0].content.startsWith('echo task'), true);
+  const job = await store.jobs.findOne({ assignmentId: id });
+  const expected = server.overallOfFinished();
+  assert.deepEqual(job?.overall, expected);
+  const mean = results.reduce((s, r) => s + (r.score?.value ?? 0), 0) / results.length;
+  assert.equal(mean, (expected as { success_rate: number }).success_rate);
+});

@@ -1,0 +1,44 @@
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ErrorTypes, addWaiterSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { EpisodeRunner } from './episode-runner';
+import { closeAs, errorMessage, notifyWaiters } from './notify';
+import { DB_ACTIVITY, scoreActivity } from './presets';
+
+const db = proxyActivities<Activities>(DB_ACTIVITY);
+
+/**
+ * One execution of one sample key of an agent task: an episode against the task's environment (see
+ * EpisodeRunner), scored and stored with its transcript, then every waiting job is told how it ended,
+ * exactly as sampleWorkflow does. A cancel also cancels the environment session.
+ */
+export async function episodeWorkflow(input: SampleWorkflowInput): Promise<SampleOutcome> {
+  const waiters: SampleWaiter[] = [
+    { jobWorkflowId: input.parentWorkflowId, assignmentId: input.assignmentId, jobId: input.jobId, index: input.index },
+  ];
+  setHandler(addWaiterSignal, (waiter) => void waiters.push(waiter));
+  const { outcome, recorded } = await execute(input, waiters);
+  await CancellationScope.nonCancellable(() => notifyWaiters(input, outcome, waiters, recorded));
+  return closeAs(input, outcome);
+}
+
+/** Runs and stores the episode; a failure or a cancel becomes an outcome stored as data. */
+async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[]): Promise<{ outcome: SampleOutcome; recorded: number }> {
+  if (!input.agent) throw ApplicationFailure.nonRetryable(`sample ${input.sampleKey}: an episode needs agent settings`, ErrorTypes.ConfigInvalid);
+  const runner = new EpisodeRunner(input, input.agent);
+  const store = proxyActivities<Activities>(scoreActivity(input.retry));
+  try {
+    const episode = await runner.run();
+    const recorded = waiters.length;
+    return { outcome: await store.storeEpisode({ sample: input, episode, waiters: waiters.slice(0, recorded) }), recorded };
+  } catch (err) {
+    const status = isCancellation(err) ? 'canceled' : 'failed';
+    const error = errorMessage(err);
+    const recorded = waiters.length;
+    const outcome = await CancellationScope.nonCancellable(async () => {
+      await runner.cancelSession();
+      return db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error });
+    });
+    return { outcome, recorded };
+  }
+}
