@@ -86,3 +86,21 @@ export class ConfigCache {
 export function currentRunId(): string {
   return Context.current().info.workflowExecution?.runId ?? 'standalone';
 }
+
+/** A per-process cache of built objects (providers, scorers) that starts over past `max` entries. */
+export class BuiltCache<V> {
+  private readonly entries = new Map<string, V>();
+
+  constructor(private readonly max = 256) {}
+
+  /** The object for `key`, built by `make` the first time. */
+  get(key: string, make: () => V): V {
+    let value = this.entries.get(key);
+    if (value === undefined) {
+      value = make();
+      if (this.entries.size >= this.max) this.entries.clear();
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+}

@@ -4,7 +4,7 @@ import type { ModelConfig } from '../src/config/schema';
 import type { SampleOutcome, SampleWaiter, SampleWorkflowInput } from '../src/contracts';
 import { untilStored } from './mongo-retry';
 import type { ScoreInput } from './score';
-import type { ActivityDeps, ConfigCache } from './deps';
+import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { toFailure } from './failures';
 import { waitWhile, withHeartbeat } from './heartbeat';
 import { sampleFor } from '../src/plan/samples';
@@ -22,17 +22,8 @@ export interface Inferred {
 
 /** Builds the activities of the inference queues: a model call, or a model call scored and stored in one step. */
 export function inferActivities(deps: ActivityDeps, configs: ConfigCache, scoreAndStore: (input: ScoreInput) => Promise<SampleOutcome>) {
-  const providers = new Map<string, Provider>();
-  const providerFor = (assignmentId: string, model: ModelConfig): Provider => {
-    const key = `${assignmentId}/${model.id}`;
-    let provider = providers.get(key);
-    if (!provider) {
-      provider = createProvider(model);
-      if (providers.size > 256) providers.clear();
-      providers.set(key, provider);
-    }
-    return provider;
-  };
+  const providers = new BuiltCache<Provider>();
+  const providerFor = (assignmentId: string, model: ModelConfig): Provider => providers.get(`${assignmentId}/${model.id}`, () => createProvider(model));
 
   /**
    * One model call for one sample. Waits while the assignment is paused or being canceled, so no call

@@ -3,7 +3,7 @@ import { createScorer, type Scorer } from '../src/scorers';
 import type { ScorerConfig } from '../src/config/schema';
 import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import type { ResultDoc } from '../src/store/documents';
-import type { ActivityDeps, ConfigCache } from './deps';
+import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { permanent, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { Inferred } from './infer';
@@ -28,16 +28,8 @@ export function scoreActivities(deps: ActivityDeps, configs: ConfigCache) {
  * inference queue's one-step path for scorers that need no service of their own.
  */
 export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (input: ScoreInput) => Promise<SampleOutcome> {
-  const scorers = new Map<string, Scorer>();
-  const scorerFor = (key: string, config: ScorerConfig): Scorer => {
-    let scorer = scorers.get(key);
-    if (!scorer) {
-      scorer = createScorer(config);
-      if (scorers.size > 256) scorers.clear();
-      scorers.set(key, scorer);
-    }
-    return scorer;
-  };
+  const scorers = new BuiltCache<Scorer>();
+  const scorerFor = (key: string, config: ScorerConfig): Scorer => scorers.get(key, () => createScorer(config));
 
   return async function scoreAndStore(input: ScoreInput): Promise<SampleOutcome> {
     const { sample } = input;

@@ -4,7 +4,7 @@
  * `--check` exits 1 when the file is stale; test/unit/docs/cli-docs.test.ts fails the same way.
  * Run: node dist/scripts/gen-cli-docs.js [--check]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeOrCheck } from './generated-file';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { registerCommands } from '../src/cli/commands';
@@ -64,24 +64,7 @@ export function renderCliDocs(): string {
 }
 
 function main(): void {
-  const root = path.resolve(__dirname, '..', '..');
-  const file = path.join(root, CLI_DOCS_PATH);
-  const text = renderCliDocs();
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      // A missing file is stale too.
-    }
-    if (current !== text) {
-      process.stderr.write(`${CLI_DOCS_PATH} is stale: run npm run docs\n`);
-      process.exitCode = 1;
-    }
-    return;
-  }
-  writeFileSync(file, text);
-  process.stderr.write(`wrote ${CLI_DOCS_PATH}\n`);
+  writeOrCheck(CLI_DOCS_PATH, renderCliDocs());
 }
 
 if (require.main === module) main();

@@ -3,7 +3,7 @@
  * the reference can never disagree with what the loader accepts. `--check` exits 1 when the file is stale;
  * test/unit/docs/config-docs.test.ts fails the same way. Run: node dist/scripts/gen-config-docs.js [--check]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeOrCheck } from './generated-file';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { AgentTaskConfigSchema, ModelConfigSchema, PromptTaskConfigSchema, RawAssignmentConfigSchema } from '../src/config/schema';
@@ -213,24 +213,7 @@ export function renderConfigDocs(): string {
 }
 
 function main(): void {
-  const root = path.resolve(__dirname, '..', '..');
-  const file = path.join(root, CONFIG_DOCS_PATH);
-  const text = renderConfigDocs();
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      // A missing file is stale too.
-    }
-    if (current !== text) {
-      process.stderr.write(`${CONFIG_DOCS_PATH} is stale: run npm run docs\n`);
-      process.exitCode = 1;
-    }
-    return;
-  }
-  writeFileSync(file, text);
-  process.stderr.write(`wrote ${CONFIG_DOCS_PATH}\n`);
+  writeOrCheck(CONFIG_DOCS_PATH, renderConfigDocs());
 }
 
 if (require.main === module) main();

@@ -1,7 +1,8 @@
 /**
  * The `npm test` runner: builds the server binaries on first use (cached), then hands the compiled test
- * files to `node --test` and exits with its code. `node dist/scripts/run-tests.js [unit|workflow|e2e|TEXT]...`
- * runs a subset: a kind, or files whose path contains TEXT.
+ * files to `node --test` and exits with its code. `node dist/scripts/run-tests.js [unit|workflow|e2e|chaos|TEXT]...`
+ * runs a subset: a kind, or files whose path contains TEXT. `chaos` (the long fault-injection suite, `npm run
+ * chaos`) runs only when named; a short subset of it is part of e2e.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -9,7 +10,9 @@ import { join, relative } from 'node:path';
 import { GoToolchainError } from '../src/dev/go';
 import { ensureTools, needsFerretdb } from '../src/dev/tools';
 
-const KINDS = ['unit', 'workflow', 'e2e'] as const;
+const KINDS = ['unit', 'workflow', 'e2e', 'chaos'] as const;
+/** Kinds run when none is named: everything but the long fault-injection suite. */
+const DEFAULT_KINDS: readonly string[] = ['unit', 'workflow', 'e2e'];
 const ROOT = join(__dirname, '..', '..');
 
 function listTests(dir: string): string[] {
@@ -32,12 +35,14 @@ function testFiles(kinds: readonly string[]): string[] {
 function select(args: string[]): string[] {
   const kinds = args.filter((a) => (KINDS as readonly string[]).includes(a));
   const texts = args.filter((a) => !(KINDS as readonly string[]).includes(a));
-  const files = testFiles(kinds.length ? kinds : KINDS);
+  const files = testFiles(kinds.length ? kinds : DEFAULT_KINDS);
   return texts.length ? files.filter((f) => texts.some((t) => relative(ROOT, f).includes(t))) : files;
 }
 
 function runNodeTest(files: string[]): Promise<number> {
-  const args = ['--test', '--test-concurrency=2', ...files];
+  // Fault-injection files measure recovery times: one at a time, so they do not slow each other down.
+  const chaos = files.some((f) => relative(ROOT, f).startsWith(join('dist', 'test', 'chaos')));
+  const args = ['--test', `--test-concurrency=${chaos ? 1 : 2}`, ...files];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));

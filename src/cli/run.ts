@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import type { AssignmentConfig } from '../config/schema';
 import { connectionFromCommand } from '../config/connection';
-import { previewAssignment } from '../control/preview';
 import { startAssignment } from '../control/start';
 import { assignmentStatus } from '../control/status';
 import type { DebugEvent } from '../../activities/deps';
@@ -10,7 +9,7 @@ import { modelQueuesOf } from '../plan/jobs';
 import { loadConfigInput } from './config-input';
 import { RunFailedError, UsageError } from './errors';
 import { checkAssignmentId, printJson, withServices } from './services';
-import { addStartOptions, formatPreview, reuseFromOption, type StartOptions } from './start';
+import { addStartOptions, printPreview, reuseFromOption, type StartOptions } from './start';
 import { formatStatus } from './status';
 import { watchAssignment } from './watch';
 
@@ -45,10 +44,7 @@ export function runCommand(): Command {
     const config = opts.debug ? oneAtATime(loaded.config) : loaded.config;
     await withServices(command, async ({ store, temporal }) => {
       const reuseFrom = await reuseFromOption(store, opts.reuse);
-      if (opts.dryRun) {
-        const preview = await previewAssignment(store, temporal, config, opts.mode, reuseFrom);
-        return opts.json ? printJson(preview) : void process.stdout.write(`${formatPreview(preview)}\n`);
-      }
+      if (opts.dryRun) return printPreview(store, temporal, config, opts, reuseFrom);
       const worker = await startWorker({
         type: 'all', connection: connectionFromCommand(command), debug: opts.debug ? echo : undefined, ...modelQueuesOf(config),
       });

@@ -4,6 +4,8 @@ import { previewAssignment, type AssignmentPreview } from '../control/preview';
 import { unservedQueues } from '../control/queue-check';
 import { AssignmentExistsError, startAssignment } from '../control/start';
 import type { Store } from '../store/store';
+import type { AssignmentConfig } from '../config/schema';
+import type { TemporalHandle } from '../temporal/client';
 import { uiBaseUrl, workflowUiUrl } from '../temporal/client';
 import { addConfigInputOptions, loadConfigInput, type ConfigInputOptions } from './config-input';
 import { UsageError } from './errors';
@@ -49,6 +51,13 @@ export function formatPreview(p: AssignmentPreview): string {
   return [head, ...rows, `  total: ${t.reused} reused, ${t.adopted} adopted, ${t.rescored} rescored, ${t.executed} executed (model calls: ${t.executed})`].join('\n');
 }
 
+/** `--dry-run`: the plan on stdout, as JSON or a table; nothing is started or written. */
+export async function printPreview(store: Store, temporal: TemporalHandle, config: AssignmentConfig, opts: StartOptions, reuseFrom: string | null): Promise<void> {
+  const preview = await previewAssignment(store, temporal, config, opts.mode, reuseFrom);
+  if (opts.json) printJson(preview);
+  else process.stdout.write(`${formatPreview(preview)}\n`);
+}
+
 /** `evalctl start`: validates a config, snapshots it to MongoDB and starts the assignment workflow. */
 export function startCommand(): Command {
   const cmd = addStartOptions(new Command('start').description('start an assignment from a config file (or --models/--tasks) as a durable workflow'))
@@ -58,10 +67,7 @@ export function startCommand(): Command {
     const loaded = await loadConfigInput(configPath, opts);
     await withServices(command, async ({ store, temporal, connection }) => {
       const reuseFrom = await reuseFromOption(store, opts.reuse);
-      if (opts.dryRun) {
-        const preview = await previewAssignment(store, temporal, loaded.config, opts.mode, reuseFrom);
-        return opts.json ? printJson(preview) : void process.stdout.write(`${formatPreview(preview)}\n`);
-      }
+      if (opts.dryRun) return printPreview(store, temporal, loaded.config, opts, reuseFrom);
       const started = await startAssignment(store, temporal, { config: loaded.config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom })
         .catch((err: unknown) => {
           if (err instanceof AssignmentExistsError) throw new UsageError(`--id: ${err.message}`);

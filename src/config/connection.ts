@@ -37,6 +37,10 @@ export const CONNECTION_ENV = {
   temporalAddress: 'TEMPORAL_ADDRESS',
   temporalNamespace: 'TEMPORAL_NAMESPACE',
   mongoUrl: 'EVALCTL_MONGO_URL',
+} as const;
+
+/** The environment variables of the Temporal connection's TLS settings (none has a default). */
+export const TLS_ENV = {
   tls: 'EVALCTL_TEMPORAL_TLS',
   tlsCert: 'EVALCTL_TEMPORAL_TLS_CERT',
   tlsKey: 'EVALCTL_TEMPORAL_TLS_KEY',
@@ -66,11 +70,11 @@ export function addConnectionOptions(cmd: Command): Command {
     .addOption(new Option('--address <host:port>', `Temporal frontend address (env ${CONNECTION_ENV.temporalAddress}, default ${CONNECTION_DEFAULTS.temporalAddress})`))
     .addOption(new Option('--namespace <name>', `Temporal namespace (env ${CONNECTION_ENV.temporalNamespace}, default ${CONNECTION_DEFAULTS.temporalNamespace})`))
     .addOption(new Option('--mongo-url <url>', `MongoDB URL with database name (env ${CONNECTION_ENV.mongoUrl}, default ${CONNECTION_DEFAULTS.mongoUrl})`))
-    .addOption(new Option('--tls', `connect to Temporal over TLS, checked against the system's CAs (env ${CONNECTION_ENV.tls}=1); implied by the other --tls-* flags`))
-    .addOption(new Option('--tls-cert <file>', `client certificate (PEM) for mTLS to Temporal (env ${CONNECTION_ENV.tlsCert})`))
-    .addOption(new Option('--tls-key <file>', `client private key (PEM) for mTLS to Temporal (env ${CONNECTION_ENV.tlsKey})`))
-    .addOption(new Option('--tls-ca <file>', `CA certificate (PEM) the Temporal server is checked against (env ${CONNECTION_ENV.tlsCa})`))
-    .addOption(new Option('--tls-server-name <name>', `server name expected in Temporal's certificate (env ${CONNECTION_ENV.tlsServerName})`));
+    .addOption(new Option('--tls', `connect to Temporal over TLS, checked against the system's CAs (env ${TLS_ENV.tls}=1); implied by the other --tls-* flags`))
+    .addOption(new Option('--tls-cert <file>', `client certificate (PEM) for mTLS to Temporal (env ${TLS_ENV.tlsCert})`))
+    .addOption(new Option('--tls-key <file>', `client private key (PEM) for mTLS to Temporal (env ${TLS_ENV.tlsKey})`))
+    .addOption(new Option('--tls-ca <file>', `CA certificate (PEM) the Temporal server is checked against (env ${TLS_ENV.tlsCa})`))
+    .addOption(new Option('--tls-server-name <name>', `server name expected in Temporal's certificate (env ${TLS_ENV.tlsServerName})`));
 }
 
 function optional(flag: string | undefined, envValue: string | undefined): string | undefined {
@@ -85,17 +89,17 @@ function optional(flag: string | undefined, envValue: string | undefined): strin
  */
 export function resolveTls(flags: ConnectionFlags = {}, env: NodeJS.ProcessEnv = process.env): TemporalTlsFiles | undefined {
   const files: TemporalTlsFiles = {
-    cert: optional(flags.tlsCert, env[CONNECTION_ENV.tlsCert]),
-    key: optional(flags.tlsKey, env[CONNECTION_ENV.tlsKey]),
-    ca: optional(flags.tlsCa, env[CONNECTION_ENV.tlsCa]),
-    serverName: optional(flags.tlsServerName, env[CONNECTION_ENV.tlsServerName]),
+    cert: optional(flags.tlsCert, env[TLS_ENV.tlsCert]),
+    key: optional(flags.tlsKey, env[TLS_ENV.tlsKey]),
+    ca: optional(flags.tlsCa, env[TLS_ENV.tlsCa]),
+    serverName: optional(flags.tlsServerName, env[TLS_ENV.tlsServerName]),
   };
-  const envOn = env[CONNECTION_ENV.tls]?.trim().toLowerCase();
+  const envOn = env[TLS_ENV.tls]?.trim().toLowerCase();
   if (envOn !== undefined && envOn !== '' && !['1', 'true', '0', 'false'].includes(envOn)) {
-    throw new UsageError(`${CONNECTION_ENV.tls} must be 1, true, 0 or false, got "${env[CONNECTION_ENV.tls]}"`);
+    throw new UsageError(`${TLS_ENV.tls} must be 1, true, 0 or false, got "${env[TLS_ENV.tls]}"`);
   }
   if ((files.cert === undefined) !== (files.key === undefined)) {
-    throw new UsageError(`--tls-cert / ${CONNECTION_ENV.tlsCert} and --tls-key / ${CONNECTION_ENV.tlsKey} go together: mTLS needs the certificate and its key`);
+    throw new UsageError(`--tls-cert / ${TLS_ENV.tlsCert} and --tls-key / ${TLS_ENV.tlsKey} go together: mTLS needs the certificate and its key`);
   }
   const any = Object.values(files).some((v) => v !== undefined);
   if (!any && !flags.tls && envOn !== '1' && envOn !== 'true') return undefined;

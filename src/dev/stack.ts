@@ -80,20 +80,9 @@ export function temporalArgs(s: Omit<TemporalState, 'pid' | 'bin' | 'startedAt'>
     // WAL with synchronous=NORMAL: a crashed server loses nothing committed; only an OS crash could.
     '--db-filename', dbFile, '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL',
     ...attrs,
-    ...TEMPORAL_TUNING.flatMap((kv) => ['--dynamic-config-value', kv]),
     '--log-level', 'warn', '--log-format', 'json',
   ];
 }
-
-/**
- * Dynamic config of the dev server, measured with `npm run bench` (docs/performance.md). One partition per
- * task queue: with the default four, a task written to a partition that has no poller waiting is forwarded
- * or waits, which on one small server costs latency and CPU for nothing.
- */
-export const TEMPORAL_TUNING: readonly string[] = [
-  'matching.numTaskqueueReadPartitions=1',
-  'matching.numTaskqueueWritePartitions=1',
-];
 
 /**
  * Starts the Temporal dev server unless the recorded one still runs, and waits until it answers with the

@@ -19,12 +19,12 @@ export interface ScenarioFigures {
   notes?: string;
 }
 
-/** Prints one line per scenario on stderr (the runner shows it as a `#` line) and returns it. */
-export function printFigures(f: ScenarioFigures): string {
+/** Prints one line per scenario on stderr (the runner shows it as a `#` line) and returns the figures. */
+export function printFigures(f: ScenarioFigures): ScenarioFigures {
   const line = `chaos: ${f.scenario}: runs ${f.runs}, faults injected ${f.faults}, samples ${f.samples}, duplicates ${f.duplicates}, lost results ${f.lost}, `
     + `longest fault-to-recovery ${(f.longestRecoveryMs / 1000).toFixed(1)} s${f.notes ? ` (${f.notes})` : ''}`;
   process.stderr.write(`${line}\n`);
-  return line;
+  return f;
 }
 
 /**

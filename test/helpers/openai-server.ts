@@ -7,6 +7,8 @@ export interface SeenRequest {
   auth: string | undefined;
   /** The HTTP status the endpoint answered with. */
   status: number;
+  /** The last user message (chat) or the prompt (completions): identifies the sample. */
+  prompt: string;
   t: number;
 }
 
@@ -38,8 +40,16 @@ export function failHalf(active: () => boolean): FaultPlan {
   };
 }
 
-function answerFor(body: string): string {
-  const prompt = /"content":"((?:[^"\\]|\\.)*)"/.exec(body)?.[1] ?? /"prompt":"((?:[^"\\]|\\.)*)"/.exec(body)?.[1] ?? '';
+function promptOf(body: string): string {
+  try {
+    const req = JSON.parse(body) as { prompt?: unknown; messages?: Array<{ content?: unknown }> };
+    return String(req.messages?.[req.messages.length - 1]?.content ?? req.prompt ?? '');
+  } catch {
+    return '';
+  }
+}
+
+function answerFor(prompt: string): string {
   const nums = prompt.match(/\d+/g) ?? ['0'];
   return nums[nums.length - 1];
 }
@@ -55,7 +65,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let faults = opts.faults;
   let n = 0;
   const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
-    const entry: SeenRequest = { path: req.url ?? '', auth: req.headers.authorization, status: 200, t: Date.now() };
+    const prompt = promptOf(body);
+    const entry: SeenRequest = { path: req.url ?? '', auth: req.headers.authorization, status: 200, t: Date.now(), prompt };
     seen.push(entry);
     if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
       entry.status = 401;
@@ -66,7 +77,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       entry.status = fault.status;
       return reply(res, fault.status, { error: { message: `injected ${fault.status}` } }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
     }
-    const text = answerFor(body);
+    const text = answerFor(prompt);
     const usage = { prompt_tokens: 10, completion_tokens: 1, total_tokens: 11 };
     if (req.url?.endsWith('/completions') && !req.url.endsWith('/chat/completions')) {
       return reply(res, 200, { id: 'c', object: 'text_completion', created: 0, model: 'fake', choices: [{ index: 0, text, finish_reason: 'stop' }], usage });
