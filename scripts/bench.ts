@@ -7,6 +7,7 @@
  *   npm run bench -- [--latency 1000] [--concurrency 64] [--samples 2000] [--fanout per-sample|batch|both]
  *                    [--zero-latency] [--out bench-results] [--keep] [--cpu-prof]
  */
+import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -84,6 +85,7 @@ async function benchFanout(stack: BenchStack, opts: BenchOptions, fanout: Worklo
     measured = sampler.stop();
     await worker.stop();
   }
+  rmSync(dir, { recursive: true, force: true });
   log(`${fanout}: ${run.status} in ${((run.closedAt - run.startedAt) / 1000).toFixed(1)} s; measuring`);
   const census = await censusOf(stack.temporal, run.assignmentId);
   const starts = fanout === 'batch' ? await shardActivityStarts(stack.temporal, census.shardIds) : census.sampleStarts;

@@ -8,7 +8,7 @@
  *                    [--plan-lines 1000000] [--only run|plan] [--out bench-results]
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TaskConfigSchema, ModelConfigSchema } from '../src/config/schema';
@@ -66,6 +66,7 @@ async function scaleRun(samples: number, fanout: 'batch' | 'per-sample', concurr
     };
   } finally {
     await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -97,6 +98,7 @@ async function planDataset(lines: number): Promise<{ lines: number; keyed: numbe
       else resolve(out);
     });
   });
+  rmSync(dir, { recursive: true, force: true });
   return JSON.parse(stdout.trim().split('\n').pop() as string) as { lines: number; keyed: number; seconds: number; peakRssMiB: number };
 }
 

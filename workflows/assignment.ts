@@ -1,5 +1,5 @@
 import {
-  ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy, condition, getExternalWorkflowHandle,
+  ApplicationFailure, CancellationScope, CancelledFailure, ChildWorkflowCancellationType, ParentClosePolicy, condition, getExternalWorkflowHandle,
   isCancellation, proxyActivities, setHandler, startChild, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -39,9 +39,15 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
     outcome = isCancellation(err) ? { status: 'canceled', cause: err } : { status: 'failed', error: messageOf(err), cause: err };
   }
   if (outcome.status === 'completed' && run.jobFailure) outcome = { status: 'failed', error: run.jobFailure };
-  const final = await CancellationScope.nonCancellable(() =>
-    acts.finalizeAssignment({ assignmentId: input.assignmentId, outcome: outcome.status, error: outcome.error ?? null }),
-  );
+  const finalize = (status: AssignmentStatus, error: string | null) =>
+    CancellationScope.nonCancellable(() => acts.finalizeAssignment({ assignmentId: input.assignmentId, outcome: status, error }));
+  let final = await finalize(outcome.status, outcome.error ?? null);
+  // A cancel that arrived while finalisation ran (it cannot be interrupted) still decides the ending:
+  // the assignment is finalised again as canceled, so MongoDB and Temporal agree on `canceled`.
+  if (final.status !== 'canceled' && CancellationScope.current().consideredCancelled) {
+    final = await finalize('canceled', null);
+    outcome = { status: 'canceled', cause: new CancelledFailure('assignment canceled during finalisation') };
+  }
   upsertSearchAttributes([{ key: EvalStatusKey, value: final.status }]);
   if (final.status === 'canceled' && outcome.cause) throw outcome.cause;
   if (final.status === 'failed') throw ApplicationFailure.nonRetryable(final.error ?? 'assignment failed', 'EvalAssignmentFailed');

@@ -35,7 +35,6 @@ export function formatIssue(issue: ConfigIssue): string {
   const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
   const line = issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
   // Control characters from binary input would garble the terminal; show them escaped.
-  // eslint-disable-next-line no-control-regex
   const printable = line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return printable.length <= MAX_ISSUE_CHARS ? printable : `${printable.slice(0, MAX_ISSUE_CHARS)}... (${printable.length - MAX_ISSUE_CHARS} more characters)`;
 }

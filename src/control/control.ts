@@ -1,6 +1,7 @@
 import { isTerminal, pauseSignal, resumeSignal, type AssignmentStatus } from '../contracts';
 import type { Store } from '../store/store';
 import type { AssignmentDoc } from '../store/documents';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { TemporalHandle } from '../temporal/client';
 
 /** Thrown when a command does not apply to an assignment in its current state (e.g. pausing a finished one). */
@@ -29,11 +30,29 @@ export async function setPaused(store: Store, temporal: TemporalHandle, doc: Ass
  * cancels every job and sample and finalises), and waits up to `waitMs` for the final status.
  */
 export async function cancelAssignment(store: Store, temporal: TemporalHandle, doc: AssignmentDoc, waitMs: number): Promise<AssignmentStatus> {
-  if (isTerminal(doc.status)) return doc.status;
+  const handle = temporal.client.workflow.getHandle(doc.workflowId);
+  // MongoDB shows the ending as soon as finalisation stored it; the workflow may still be finishing its
+  // follow-up (leaderboards, export, notifications). Until it closes, a cancel still applies.
+  if (isTerminal(doc.status) && !(await isRunning(handle))) return doc.status;
   await store.assignments.updateOne({ _id: doc._id }, { $set: { cancelRequested: true, updatedAt: new Date() } });
   await logEvent(store, doc._id, 'cancel-requested');
-  await temporal.client.workflow.getHandle(doc.workflowId).cancel();
-  return waitForEnd(store, doc._id, waitMs);
+  await handle.cancel();
+  // Wait for the workflow to close, not for MongoDB to show an ending: a cancel that lands during
+  // finalisation first stores the run's own ending, then finalises again as canceled.
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline && (await isRunning(handle))) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return waitForEnd(store, doc._id, Math.max(0, deadline - Date.now()));
+}
+
+async function isRunning(handle: WorkflowHandle): Promise<boolean> {
+  try {
+    return (await handle.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }
 
 /** Polls MongoDB until the assignment has a final status or the deadline passes. */

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { StackOptions } from '../../src/dev/stack';
 import { endpointsOf, stackDown, stackUp, startMongo, startTemporal, stopMongo, stopTemporal } from '../../src/dev/stack';
 import { isAlive, killNow } from '../../src/dev/processes';
+import { isPortFree } from '../../src/dev/net';
 import { clearPartState, readStackState, stackPaths } from '../../src/dev/state';
 import { waitFor } from './wait';
 
@@ -112,6 +113,9 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       killNow(pid);
       await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, intervalMs: 20, message: `Temporal (pid ${pid}) to die after SIGKILL` });
       await clearPartState(stackPaths(dataDir).temporalPid);
+      // Clients reconnecting to a dead port in the ephemeral range can briefly hold it (a TCP self-connect);
+      // the restart needs the same port, so wait until it is free again.
+      await waitFor(() => isPortFree(again.temporalPort), { timeoutMs: 60_000, intervalMs: 100, message: `port ${again.temporalPort} to be free after the kill` });
     },
     startTemporal: async () => void (await startTemporal(again)),
     stopMongo: async () => void (await stopMongo(dataDir)),
