@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { AgentTaskConfig, ModelConfig } from '../src/config/schema';
 import {
   ErrorTypes, type AgentReply, type EpisodeMessage, type EpisodeRecord, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput,
@@ -12,7 +11,8 @@ import type { ResultDoc } from '../src/store/documents';
 import type { ActivityDeps, ConfigCache } from './deps';
 import { permanent, toFailure } from './failures';
 import { waitWhile, withHeartbeat } from './heartbeat';
-import { recordSampleDocs, waiterRecords } from './records';
+import { storeSuccess } from './records';
+import { costOf } from '../src/metrics';
 
 /** Input of one model turn of an episode. */
 export interface AgentTurnInput {
@@ -87,7 +87,7 @@ export function agentActivities(deps: ActivityDeps, configs: ConfigCache) {
       const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
       const score = await scoreEpisode(deps, task, episode, keyed.sample);
       const now = new Date();
-      const cost = (episode.usage.inputTokens / 1000) * model.pricing.inputPer1k + (episode.usage.outputTokens / 1000) * model.pricing.outputPer1k;
+      const cost = costOf(episode.usage, model.pricing);
       const firstUser = episode.transcript.find((m) => m.role === 'user')?.content ?? '';
       const doc: Omit<ResultDoc, '_id' | 'assignments'> = {
         inferenceKey: sample.inferenceKey, status: 'succeeded', modelId: sample.modelId, taskId: sample.taskId,
@@ -97,16 +97,10 @@ export function agentActivities(deps: ActivityDeps, configs: ConfigCache) {
         transcript: episode.transcript, restarts: episode.restarts,
         episode: { status: episode.status, result: episode.result ?? null, turns: episode.turns, index: environmentIndexOf(keyed.sample) },
       };
-      await deps.store.results.updateOne(
-        { _id: sample.sampleKey },
-        { $set: doc, $addToSet: { assignments: { $each: [...new Set(input.waiters.map((w) => w.assignmentId))] } } },
-        { upsert: true },
-      );
-      Context.current().heartbeat();
-      await recordSampleDocs(deps, waiterRecords(sample, input.waiters, 'succeeded', score.value, score.passed ?? null), { resultsToo: false });
+      const outcome = await storeSuccess(deps, sample, input.waiters, doc, score);
       // The session is over whichever way it ended; a task worker that died could not remove its entry.
       await deps.store.sessions.deleteOne({ _id: sample.sampleKey });
-      return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
+      return outcome;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { AnyBulkWriteOperation } from 'mongodb';
 import type { SampleOutcome, SampleStatus, SampleWaiter, SampleWorkflowInput, Counts, AssignmentStatus } from '../src/contracts';
-import type { SampleDoc } from '../src/store/documents';
+import { Context } from '@temporalio/activity';
+import type { ResultDoc, SampleDoc } from '../src/store/documents';
 import { findByIds } from '../src/store/store';
 import { currentRunId, type ActivityDeps } from './deps';
 import { isDuplicateKey } from './failures';
@@ -98,6 +99,24 @@ export function waiterRecords(sample: SampleWorkflowInput, waiters: SampleWaiter
     assignmentId: w.assignmentId, jobId: w.jobId, modelId: sample.modelId, taskId: sample.taskId, index: w.index,
     sampleKey: sample.sampleKey, status, score, passed: passed ?? null,
   }));
+}
+
+/**
+ * Stores a successful result by sample key (listing the waiters' assignments) and the waiters' sample
+ * records: the one write path of scoreAndStore and storeEpisode.
+ */
+export async function storeSuccess(
+  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], doc: Omit<ResultDoc, '_id' | 'assignments'>,
+  score: { value: number; passed?: boolean },
+): Promise<SampleOutcome> {
+  await deps.store.results.updateOne(
+    { _id: sample.sampleKey },
+    { $set: doc, $addToSet: { assignments: { $each: [...new Set(waiters.map((w) => w.assignmentId))] } } },
+    { upsert: true },
+  );
+  Context.current().heartbeat();
+  await recordSampleDocs(deps, waiterRecords(sample, waiters, 'succeeded', score.value, score.passed ?? null), { resultsToo: false });
+  return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
 }
 
 /** Activities that record outcomes: failures and cancels as data, late waiters, job endings. */

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { createScorer, type Scorer } from '../src/scorers';
 import type { ScorerConfig } from '../src/config/schema';
 import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
@@ -7,7 +6,8 @@ import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { permanent, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { Inferred } from './infer';
-import { recordSampleDocs, waiterRecords } from './records';
+import { recordSampleDocs, storeSuccess, waiterRecords } from './records';
+import { costOf } from '../src/metrics';
 import { sampleFor } from '../src/plan/samples';
 
 /** Input of a score-and-store step. */
@@ -50,7 +50,7 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
     } catch (err) {
       throw toFailure(err);
     }
-    const cost = (inferred.usage.inputTokens / 1000) * model.pricing.inputPer1k + (inferred.usage.outputTokens / 1000) * model.pricing.outputPer1k;
+    const cost = costOf(inferred.usage, model.pricing);
     const now = new Date();
     const doc: Omit<ResultDoc, '_id' | 'assignments'> = {
       inferenceKey: sample.inferenceKey, status: 'succeeded', modelId: sample.modelId, taskId: sample.taskId,
@@ -59,15 +59,9 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
       latencyMs: inferred.latencyMs, usage: inferred.usage, cost, worker: inferred.worker,
       startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
     };
-    await deps.store.results.updateOne(
-      { _id: sample.sampleKey },
-      { $set: doc, $addToSet: { assignments: { $each: [...new Set(input.waiters.map((w) => w.assignmentId))] } } },
-      { upsert: true },
-    );
-    Context.current().heartbeat();
-    await recordSampleDocs(deps, waiterRecords(sample, input.waiters, 'succeeded', score.value, score.passed ?? null), { resultsToo: false });
+    const outcome = await storeSuccess(deps, sample, input.waiters, doc, score);
     deps.debug?.({ assignmentId: sample.assignmentId, jobId: sample.jobId, index: sample.index, prompt: inferred.input, prediction: inferred.prediction, target: keyed.sample.target, score: score.value });
-    return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
+    return outcome;
   };
 }
 

@@ -1,8 +1,8 @@
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { ErrorTypes, addWaiterSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import { EpisodeRunner } from './episode-runner';
-import { closeAs, errorMessage, notifyWaiters } from './notify';
+import { closeAs, collectWaiters, errorMessage, notifyWaiters } from './notify';
 import { DB_ACTIVITY, scoreActivity } from './presets';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
@@ -13,10 +13,7 @@ const db = proxyActivities<Activities>(DB_ACTIVITY);
  * exactly as sampleWorkflow does. A cancel also cancels the environment session.
  */
 export async function episodeWorkflow(input: SampleWorkflowInput): Promise<SampleOutcome> {
-  const waiters: SampleWaiter[] = [
-    { jobWorkflowId: input.parentWorkflowId, assignmentId: input.assignmentId, jobId: input.jobId, index: input.index },
-  ];
-  setHandler(addWaiterSignal, (waiter) => void waiters.push(waiter));
+  const waiters = collectWaiters(input);
   const { outcome, recorded } = await execute(input, waiters);
   await CancellationScope.nonCancellable(() => notifyWaiters(input, outcome, waiters, recorded));
   return closeAs(input, outcome);

@@ -1,11 +1,23 @@
-import { ApplicationFailure, CancelledFailure, getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancelledFailure, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { sampleDoneSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { addWaiterSignal, sampleDoneSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import { DB_ACTIVITY } from './presets';
 
 /** How executions of a sample key (sampleWorkflow, episodeWorkflow) tell their waiting jobs how they ended. */
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
+
+/**
+ * The waiters of an execution: the job that started it, then any job that adopts it by signal while it
+ * runs. The list is read later by notifyWaiters, so it keeps growing after this returns.
+ */
+export function collectWaiters(input: SampleWorkflowInput): SampleWaiter[] {
+  const waiters: SampleWaiter[] = [
+    { jobWorkflowId: input.parentWorkflowId, assignmentId: input.assignmentId, jobId: input.jobId, index: input.index },
+  ];
+  setHandler(addWaiterSignal, (waiter) => void waiters.push(waiter));
+  return waiters;
+}
 
 /** Signals each waiter; waiters that arrived after the outcome was stored get their records written first. */
 export async function notifyWaiters(input: SampleWorkflowInput, outcome: SampleOutcome, waiters: SampleWaiter[], stored: number): Promise<void> {

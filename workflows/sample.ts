@@ -1,7 +1,7 @@
-import { CancellationScope, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { addWaiterSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
-import { closeAs, errorMessage, notifyWaiters } from './notify';
+import { type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { closeAs, collectWaiters, errorMessage, notifyWaiters } from './notify';
 import { DB_ACTIVITY, inferActivity, scoreActivity } from './presets';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
@@ -11,10 +11,7 @@ const db = proxyActivities<Activities>(DB_ACTIVITY);
  * then tell every waiting job (the one that started it and any that adopted it) how it ended.
  */
 export async function sampleWorkflow(input: SampleWorkflowInput): Promise<SampleOutcome> {
-  const waiters: SampleWaiter[] = [
-    { jobWorkflowId: input.parentWorkflowId, assignmentId: input.assignmentId, jobId: input.jobId, index: input.index },
-  ];
-  setHandler(addWaiterSignal, (waiter) => void waiters.push(waiter));
+  const waiters = collectWaiters(input);
   const { outcome, recorded } = await execute(input, waiters);
   // The execution's own status (Completed, Failed, Canceled) says how it ended; no search attribute
   // update is spent on it, since visibility writes are a large share of the server's work per sample.
