@@ -37,3 +37,13 @@ export function permanent(message: string, type: string): ApplicationFailure {
 export function isDuplicateKey(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
+
+/**
+ * Whether another attempt of a failed call can help, and how soon: what Temporal's retry policy would
+ * decide for the activity, for code that retries calls itself (the shard runner).
+ */
+export function retryAdvice(err: unknown, nonRetryableTypes: readonly string[]): { retryable: boolean; afterMs?: number } {
+  if (err instanceof ApplicationFailure) return { retryable: !err.nonRetryable && !nonRetryableTypes.includes(err.type ?? ''), afterMs: undefined };
+  if (!isClassified(err)) return { retryable: true };
+  return { retryable: err.retryable && !nonRetryableTypes.includes(err.type), afterMs: err.retryAfterMs };
+}

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { aggregate, percentile } from '../src/metrics';
 import { emptyCounts, type AssignmentStatus, type Counts } from '../src/contracts';
 import type { FailOnError } from '../src/config/schema';
-import type { JobDoc, JobMetrics, ResultDoc } from '../src/store/documents';
+import { figuresOf, type JobDoc, type JobMetrics, type ResultDoc, type ResultFigures } from '../src/store/documents';
 import { findByIds } from '../src/store/store';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { followUpEnding } from '../src/report/ending';
@@ -13,38 +13,48 @@ export interface JobSummary {
   metrics: JobMetrics;
 }
 
-/** Recomputes a job's counts and metrics from MongoDB, streaming samples in pages of results. */
+/**
+ * Recomputes a job's counts and metrics from MongoDB, streaming its sample records. Records written with
+ * their result carry its score and figures; the others (older records, late adoptions) are completed from
+ * the results, read by key in pages.
+ */
 export async function summarizeJob(deps: ActivityDeps, job: Pick<JobDoc, 'assignmentId' | 'jobId'>, total: number): Promise<JobSummary> {
   const counts = emptyCounts(total);
   const scores: Array<{ value: number; passed?: boolean }> = [];
   const latencies: number[] = [];
   const tokens = { input: 0, output: 0 };
   let cost = 0;
-  let page: Array<{ sampleKey: string; status: string }> = [];
+  const add = (score: { value: number; passed?: boolean } | null, figures: ResultFigures): void => {
+    if (score) scores.push(score);
+    if (typeof figures.latencyMs === 'number') latencies.push(figures.latencyMs);
+    tokens.input += figures.inputTokens;
+    tokens.output += figures.outputTokens;
+    cost += figures.cost;
+  };
+  let page: string[] = [];
   const flush = async (): Promise<void> => {
-    const keys = page.filter((s) => s.status === 'succeeded' || s.status === 'reused').map((s) => s.sampleKey);
+    const keys = page;
     page = [];
     if (keys.length === 0) return;
     const results = await findByIds(deps.store, deps.store.results, keys, { score: 1, latencyMs: 1, usage: 1, cost: 1 });
     const byKey = new Map(results.map((r) => [r._id, r as Pick<ResultDoc, 'score' | 'latencyMs' | 'usage' | 'cost'>]));
     for (const key of keys) {
       const r = byKey.get(key);
-      if (!r) continue;
-      if (r.score) scores.push({ value: r.score.value, passed: r.score.passed });
-      if (typeof r.latencyMs === 'number') latencies.push(r.latencyMs);
-      tokens.input += r.usage?.inputTokens ?? 0;
-      tokens.output += r.usage?.outputTokens ?? 0;
-      cost += r.cost ?? 0;
+      if (r) add(r.score ? { value: r.score.value, passed: r.score.passed } : null, figuresOf(r));
     }
   };
-  const cursor = deps.store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { sampleKey: 1, status: 1 } });
+  const cursor = deps.store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { sampleKey: 1, status: 1, score: 1, passed: 1, figures: 1 } });
+  let seen = 0;
   for await (const s of cursor) {
     counts[s.status] += 1;
-    page.push(s);
-    if (page.length >= 500) {
-      await flush();
-      Context.current().heartbeat();
+    if ((++seen) % 1_000 === 0) Context.current().heartbeat();
+    if (s.status !== 'succeeded' && s.status !== 'reused') continue;
+    if (s.figures) {
+      add(typeof s.score === 'number' ? { value: s.score, ...(typeof s.passed === 'boolean' ? { passed: s.passed } : {}) } : null, s.figures);
+      continue;
     }
+    page.push(s.sampleKey);
+    if (page.length >= 500) await flush();
   }
   await flush();
   const ended = counts.succeeded + counts.failed + counts.reused + counts.canceled;

@@ -1,10 +1,11 @@
 import { agentActivities } from './agent';
 import { ConfigCache, type ActivityDeps } from './deps';
 import { finalizeActivities } from './finalize';
-import { inferActivities } from './infer';
+import { inferActivities, modelCaller } from './infer';
 import { planActivities } from './plan';
 import { recordActivities } from './records';
 import { scoreActivities } from './score';
+import { shardRunnerActivities } from './shard-runner';
 
 export type { ActivityDeps, DeviceLease } from './deps';
 export { defaultWorkerIdentity, ConfigCache } from './deps';
@@ -17,9 +18,11 @@ export { taskActivities, type TaskActivities, type TaskWorkerSettings } from './
 export function createActivities(deps: ActivityDeps) {
   const configs = new ConfigCache(deps.store);
   const scoring = scoreActivities(deps, configs);
+  const callModel = modelCaller(deps);
   return {
     ...planActivities(deps, configs),
-    ...inferActivities(deps, configs, scoring.scoreAndStore),
+    ...inferActivities(deps, configs, callModel, scoring.scoreAndStore),
+    ...shardRunnerActivities(deps, configs, callModel),
     ...scoring,
     ...recordActivities(deps),
     ...finalizeActivities(deps, configs),
@@ -33,6 +36,6 @@ export type Activities = ReturnType<typeof createActivities>;
 /** Which activities each queue type serves. */
 export const ACTIVITIES_BY_ROLE = {
   orchestrator: ['planAssignment', 'prepareBatch', 'recordOutcome', 'recordUses', 'recordJobEnd', 'jobsWithFailures', 'recordEvent', 'finalizeAssignment'],
-  inference: ['infer', 'inferAndScore', 'agentTurn'],
+  inference: ['infer', 'inferAndScore', 'runShard', 'agentTurn'],
   scoring: ['scoreAndStore', 'storeEpisode'],
 } as const satisfies Record<string, ReadonlyArray<keyof Activities>>;

@@ -5,10 +5,11 @@ import {
   emptyCounts, jobIdOf, jobWorkflowId, type AssignmentPlan, type Counts, type JobPlan, type PreparedSample, type RunMode,
 } from '../src/contracts';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
-import { keyedSamples } from '../src/plan/samples';
+import { keyedSamples, type KeyedSample } from '../src/plan/samples';
 import { classifyBatch } from '../src/plan/reuse';
 import { INLINE_SCORERS, inferenceQueueFor, windowFor } from '../src/plan/jobs';
 import { recordSampleDocs } from './records';
+import { bulkWriteInParts } from '../src/store/store';
 
 /** Builds the plan activities of the orchestrator queue. */
 export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
@@ -29,21 +30,33 @@ export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
 
     /** Keys a batch of indexes and decides, per the dedup rules, which run, which are reused, which rescore. */
     async prepareBatch(input: { assignmentId: string; job: JobPlan; mode: RunMode; indexes: number[]; counts: Counts }): Promise<PreparedSample[]> {
-      const { assignmentId, job } = input;
-      const [model, task, reuseFrom] = await Promise.all([
-        configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId), configs.reuseFrom(assignmentId),
-      ]);
-      const keyed = await keyedSamples(model, task, input.indexes);
-      const { prepared, reusedScores } = await classifyBatch(deps.store, input.mode, reuseFrom, input.indexes.map((i) => [i, keyed.get(i)!]));
-      const reused = prepared.filter((p) => p.reused);
-      await recordSampleDocs(deps, reused.map((p) => ({
-        assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, index: p.index, sampleKey: p.sampleKey,
-        status: 'reused' as const, score: reusedScores.get(p.sampleKey)?.value ?? null, passed: reusedScores.get(p.sampleKey)?.passed ?? null,
-      })));
-      await deps.store.jobs.updateOne({ _id: `${assignmentId}/${job.jobId}` }, { $set: { status: 'running', counts: input.counts, updatedAt: new Date() } });
+      const { prepared } = await prepareSamples(deps, configs, input);
+      await deps.store.jobs.updateOne({ _id: `${input.assignmentId}/${input.job.jobId}` }, { $set: { status: 'running', counts: input.counts, updatedAt: new Date() } });
       return prepared;
     },
   };
+}
+
+/**
+ * Keys samples and classifies them by the dedup rules, recording the reused ones as this assignment's
+ * samples; returns the keyed samples too, for callers that run them in the same process.
+ */
+export async function prepareSamples(
+  deps: ActivityDeps, configs: ConfigCache, input: { assignmentId: string; job: JobPlan; mode: RunMode; indexes: number[] },
+): Promise<{ prepared: PreparedSample[]; keyed: Map<number, KeyedSample> }> {
+  const { assignmentId, job } = input;
+  const [model, task, reuseFrom] = await Promise.all([
+    configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId), configs.reuseFrom(assignmentId),
+  ]);
+  const keyed = await keyedSamples(model, task, input.indexes);
+  const { prepared, reusedScores, reusedFigures } = await classifyBatch(deps.store, input.mode, reuseFrom, input.indexes.map((i) => [i, keyed.get(i)!]));
+  const reused = prepared.filter((p) => p.reused);
+  await recordSampleDocs(deps, reused.map((p) => ({
+    assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, index: p.index, sampleKey: p.sampleKey,
+    status: 'reused' as const, score: reusedScores.get(p.sampleKey)?.value ?? null, passed: reusedScores.get(p.sampleKey)?.passed ?? null,
+    ...(reusedFigures.has(p.sampleKey) ? { figures: reusedFigures.get(p.sampleKey) } : {}),
+  })));
+  return { prepared, keyed };
 }
 
 function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig, total: number): JobPlan {
@@ -52,6 +65,7 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
     window: windowFor(config, model), inferenceQueue: inferenceQueueFor(model), inferTimeoutMs: model.timeoutMs,
     scoreInline: task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind),
     fanout: config.fanout,
+    batchRunner: config.fanout === 'batch' && task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind) && !model.rateLimit,
     ...agentPlanOf(task),
   };
 }
@@ -59,7 +73,7 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
 async function writePlan(deps: ActivityDeps, assignmentId: string, jobs: JobPlan[]): Promise<void> {
   const now = new Date();
   if (jobs.length > 0) {
-    await deps.store.jobs.bulkWrite(jobs.map((job) => ({
+    await bulkWriteInParts(deps.store, deps.store.jobs, jobs.map((job) => ({
       updateOne: {
         filter: { _id: `${assignmentId}/${job.jobId}` },
         update: {

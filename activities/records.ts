@@ -1,8 +1,8 @@
-import type { AnyBulkWriteOperation } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type { SampleOutcome, SampleStatus, SampleWaiter, SampleWorkflowInput, Counts, AssignmentStatus } from '../src/contracts';
 import { Context } from '@temporalio/activity';
-import type { ResultDoc, SampleDoc } from '../src/store/documents';
-import { findByIds } from '../src/store/store';
+import { figuresOf, type ResultDoc, type ResultFigures, type SampleDoc } from '../src/store/documents';
+import { bulkWriteInParts, findByIds, onlyDuplicateKeys } from '../src/store/store';
 import { currentRunId, type ActivityDeps } from './deps';
 import { isDuplicateKey } from './failures';
 
@@ -28,6 +28,8 @@ export interface SampleRecord {
   status: SampleStatus;
   score: number | null;
   passed?: boolean | null;
+  /** The result's figures, when the record is written with its result. */
+  figures?: ResultFigures;
 }
 
 /**
@@ -38,21 +40,46 @@ export async function recordSampleDocs(deps: ActivityDeps, records: SampleRecord
   if (records.length === 0) return;
   const now = new Date();
   const writable = deps.store.flavor === 'ferretdb' ? await unprotected(deps, records) : records;
-  const ops: AnyBulkWriteOperation<SampleDoc>[] = writable.map((r) => ({
+  const docs: SampleDoc[] = writable.map((r) => ({ _id: sampleDocId(r), ...r, passed: r.passed ?? null, updatedAt: now }));
+  // A record that exists already is updated instead, with the protection of its status (an update that
+  // the protection skips ends as a duplicate key, which writeSampleDocs accepts).
+  await insertElseUpdate(deps.store.samples, docs, (batch) => writeSampleDocs(deps, batch.map(({ _id, ...fields }) => ({
     updateOne: {
-      filter: deps.store.flavor === 'ferretdb' ? { _id: sampleDocId(r) } : { _id: sampleDocId(r), ...protectedFilter(r.status) },
-      update: { $set: { ...r, passed: r.passed ?? null, updatedAt: now } },
+      filter: deps.store.flavor === 'ferretdb' ? { _id } : { _id, ...protectedFilter(fields.status) },
+      update: { $set: fields },
       upsert: true,
     },
-  }));
-  if (ops.length > 0) await writeSampleDocs(deps, ops);
+  }))));
   if (opts.resultsToo === false) return;
   const byKey = new Map<string, Set<string>>();
   for (const r of records) byKey.set(r.sampleKey, (byKey.get(r.sampleKey) ?? new Set()).add(r.assignmentId));
-  await deps.store.results.bulkWrite(
+  await bulkWriteInParts(
+    deps.store, deps.store.results,
     [...byKey].map(([key, ids]) => ({ updateOne: { filter: { _id: key }, update: { $addToSet: { assignments: { $each: [...ids] } } } } })),
-    { ordered: false },
   );
+}
+
+/**
+ * Inserts documents in one bulk write, and hands those whose `_id` exists already to `update`. Most
+ * writes here create their document, and an insert costs the database a third of an upsert.
+ */
+async function insertElseUpdate<T extends { _id: string }>(collection: Collection<T>, docs: T[], update: (existing: T[]) => Promise<void>): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+  } catch (err) {
+    const taken = duplicateIndexes(err);
+    if (!taken) throw err;
+    await update(taken.map((i) => docs[i]));
+  }
+}
+
+/** Positions of a failed bulk insert's documents that hit an existing `_id`; null if anything else failed. */
+function duplicateIndexes(err: unknown): number[] | null {
+  const writeErrors = (err as { writeErrors?: Array<{ code?: number; index?: number }> | { code?: number; index?: number } }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  if (list.length === 0 || !list.every((e) => e.code === 11000 && typeof e.index === 'number')) return null;
+  return list.map((e) => e.index as number);
 }
 
 function sampleDocId(r: SampleRecord): string {
@@ -80,54 +107,80 @@ async function unprotected(deps: ActivityDeps, records: SampleRecord[]): Promise
 
 async function writeSampleDocs(deps: ActivityDeps, ops: AnyBulkWriteOperation<SampleDoc>[]): Promise<void> {
   try {
-    await deps.store.samples.bulkWrite(ops, { ordered: false });
+    await bulkWriteInParts(deps.store, deps.store.samples, ops);
   } catch (err) {
     // A duplicate key here means the filter skipped a stored success: exactly the write we meant to skip.
-    if (!isDuplicateKey(err) && !isBulkOfDuplicates(err)) throw err;
+    if (!isDuplicateKey(err) && !onlyDuplicateKeys(err)) throw err;
   }
 }
 
-function isBulkOfDuplicates(err: unknown): boolean {
-  const writeErrors = (err as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
-  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  return list.length > 0 && list.every((e) => e.code === 11000);
-}
 
 /** Sample records for every waiter of an execution. */
-export function waiterRecords(sample: SampleWorkflowInput, waiters: SampleWaiter[], status: SampleStatus, score: number | null, passed?: boolean | null): SampleRecord[] {
+export function waiterRecords(
+  sample: SampleWorkflowInput, waiters: SampleWaiter[], status: SampleStatus, score: number | null, passed?: boolean | null, figures?: ResultFigures,
+): SampleRecord[] {
   return waiters.map((w) => ({
     assignmentId: w.assignmentId, jobId: w.jobId, modelId: sample.modelId, taskId: sample.taskId, index: w.index,
-    sampleKey: sample.sampleKey, status, score, passed: passed ?? null,
+    sampleKey: sample.sampleKey, status, score, passed: passed ?? null, ...(figures ? { figures } : {}),
   }));
 }
 
+
+/** One execution's stored result, for the executions' waiters. */
+export interface StoredResult {
+  sample: SampleWorkflowInput;
+  waiters: SampleWaiter[];
+  doc: Omit<ResultDoc, '_id' | 'assignments'>;
+  /** Null for a prediction stored unscored (the infer stage). */
+  score: { value: number; passed?: boolean } | null;
+}
+
 /**
- * Stores a successful result by sample key (listing the waiters' assignments) and the waiters' sample
- * records: the one write path of scoreAndStore and storeEpisode.
+ * Stores results by sample key (listing their waiters' assignments), then the waiters' sample records as
+ * succeeded: the one write path of scoreAndStore, storeEpisode and the shard runner, two bulk writes for
+ * any number of results.
  */
+export async function storeResults(deps: ActivityDeps, items: StoredResult[]): Promise<void> {
+  if (items.length === 0) return;
+  const assignmentsOf = (waiters: SampleWaiter[]): string[] => [...new Set(waiters.map((w) => w.assignmentId))];
+  const docs: ResultDoc[] = items.map(({ sample, waiters, doc }) => ({ _id: sample.sampleKey, ...doc, assignments: assignmentsOf(waiters) }));
+  await insertElseUpdate(deps.store.results, docs, async (taken) => {
+    await bulkWriteInParts(deps.store, deps.store.results, taken.map(({ _id, assignments, ...doc }) => ({
+      updateOne: { filter: { _id }, update: { $set: doc, $addToSet: { assignments: { $each: assignments } } }, upsert: true },
+    })));
+  });
+  await recordSampleDocs(
+    deps,
+    items.flatMap(({ sample, waiters, doc, score }) => waiterRecords(sample, waiters, 'succeeded', score?.value ?? null, score?.passed ?? null, figuresOf(doc))),
+    { resultsToo: false },
+  );
+}
+
+/** Stores one successful result and its waiters' sample records (see storeResults). */
 export async function storeSuccess(
   deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], doc: Omit<ResultDoc, '_id' | 'assignments'>,
   score: { value: number; passed?: boolean },
 ): Promise<SampleOutcome> {
-  await deps.store.results.updateOne(
-    { _id: sample.sampleKey },
-    { $set: doc, $addToSet: { assignments: { $each: [...new Set(waiters.map((w) => w.assignmentId))] } } },
-    { upsert: true },
-  );
+  await storeResults(deps, [{ sample, waiters, doc, score }]);
   Context.current().heartbeat();
-  await recordSampleDocs(deps, waiterRecords(sample, waiters, 'succeeded', score.value, score.passed ?? null), { resultsToo: false });
   return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
+}
+
+/** Stores a failed or canceled execution (a failure never over a stored success) and the waiters' sample records. */
+export async function storeOutcome(
+  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], status: 'failed' | 'canceled', error: string,
+): Promise<SampleOutcome> {
+  if (status === 'failed') await storeFailure(deps, sample, error);
+  await recordSampleDocs(deps, waiterRecords(sample, waiters, status, null));
+  return { index: sample.index, sampleKey: sample.sampleKey, status, error };
 }
 
 /** Activities that record outcomes: failures and cancels as data, late waiters, job endings. */
 export function recordActivities(deps: ActivityDeps) {
   return {
     /** Stores a failed or canceled execution (never over a stored success) and the waiters' sample records. */
-    async recordOutcome(input: { sample: SampleWorkflowInput; waiters: SampleWaiter[]; status: 'failed' | 'canceled'; error: string }): Promise<SampleOutcome> {
-      const { sample } = input;
-      if (input.status === 'failed') await storeFailure(deps, sample, input.error);
-      await recordSampleDocs(deps, waiterRecords(sample, input.waiters, input.status, null));
-      return { index: sample.index, sampleKey: sample.sampleKey, status: input.status, error: input.error };
+    recordOutcome(input: { sample: SampleWorkflowInput; waiters: SampleWaiter[]; status: 'failed' | 'canceled'; error: string }): Promise<SampleOutcome> {
+      return storeOutcome(deps, input.sample, input.waiters, input.status, input.error);
     },
 
     /** Records sample documents for jobs that adopted an execution after its outcome was stored. */

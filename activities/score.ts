@@ -1,14 +1,14 @@
-import { createScorer, type Scorer } from '../src/scorers';
-import type { ScorerConfig } from '../src/config/schema';
+import { createScorer, type Score, type Scorer } from '../src/scorers';
+import type { ModelConfig, ScorerConfig } from '../src/config/schema';
 import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import type { ResultDoc } from '../src/store/documents';
 import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { permanent, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { Inferred } from './infer';
-import { recordSampleDocs, storeSuccess, waiterRecords } from './records';
+import { storeResults, storeSuccess } from './records';
 import { costOf } from '../src/metrics';
-import { sampleFor } from '../src/plan/samples';
+import { sampleFor, type KeyedSample } from '../src/plan/samples';
 
 /** Input of a score-and-store step. */
 export interface ScoreInput {
@@ -38,7 +38,7 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
     if (task.kind === 'agent') throw permanent(`task ${task.id} is an agent task: its episodes are stored by storeEpisode`, ErrorTypes.ConfigInvalid);
     const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
     const inferred = input.inferred ?? (await storedPrediction(deps, sample.predictionFrom ?? null));
-    if (sample.mode === 'infer') return storeInferred(deps, input.sample, input.waiters, inferred, keyed.sample.id, keyed.sample.target);
+    if (sample.mode === 'infer') return storeInferred(deps, input.sample, input.waiters, inferred, keyed, model);
     let score;
     try {
       score = await withHeartbeat((signal) =>
@@ -50,23 +50,29 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
     } catch (err) {
       throw toFailure(err);
     }
-    const cost = costOf(inferred.usage, model.pricing);
-    const now = new Date();
-    const doc: Omit<ResultDoc, '_id' | 'assignments'> = {
-      inferenceKey: sample.inferenceKey, status: 'succeeded', modelId: sample.modelId, taskId: sample.taskId,
-      sampleId: keyed.sample.id, sampleIndex: sample.index, input: inferred.input, prediction: inferred.prediction,
-      target: keyed.sample.target ?? null, score, error: null, errorType: null, attempts: inferred.attempts,
-      latencyMs: inferred.latencyMs, usage: inferred.usage, cost, worker: inferred.worker,
-      startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
-    };
+    const doc = resultDocOf(sample, keyed, inferred, model, score);
     const outcome = await storeSuccess(deps, sample, input.waiters, doc, score);
     deps.debug?.({ assignmentId: sample.assignmentId, jobId: sample.jobId, index: sample.index, prompt: inferred.input, prediction: inferred.prediction, target: keyed.sample.target, score: score.value });
     return outcome;
   };
 }
 
+/** The stored result of one sample's execution: scored (`succeeded`) or, with no score, `inferred`. */
+export function resultDocOf(
+  sample: SampleWorkflowInput, keyed: KeyedSample, inferred: Inferred, model: ModelConfig, score: Score | null,
+): Omit<ResultDoc, '_id' | 'assignments'> {
+  const now = new Date();
+  return {
+    inferenceKey: sample.inferenceKey, status: score ? 'succeeded' : 'inferred', modelId: sample.modelId, taskId: sample.taskId,
+    sampleId: keyed.sample.id, sampleIndex: sample.index, input: inferred.input, prediction: inferred.prediction,
+    target: keyed.sample.target ?? null, score, error: null, errorType: null, attempts: inferred.attempts,
+    latencyMs: inferred.latencyMs, usage: inferred.usage, cost: costOf(inferred.usage, model.pricing), worker: inferred.worker,
+    startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
+  };
+}
+
 /** The prediction of the stored result this sample was planned with (eval mode, --reuse). */
-async function storedPrediction(deps: ActivityDeps, resultId: string | null): Promise<Inferred> {
+export async function storedPrediction(deps: ActivityDeps, resultId: string | null): Promise<Inferred> {
   const doc = resultId ? await deps.store.results.findOne({ _id: resultId }) : null;
   if (!doc || typeof doc.prediction !== 'string') {
     throw permanent('no stored prediction for this request: run the infer stage (or a full run) first', ErrorTypes.NotFound);
@@ -79,22 +85,8 @@ async function storedPrediction(deps: ActivityDeps, resultId: string | null): Pr
 
 /** The infer stage alone: the prediction is stored unscored (`inferred`), for a later eval stage. */
 async function storeInferred(
-  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], inferred: Inferred, sampleId: string, target: unknown,
+  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], inferred: Inferred, keyed: KeyedSample, model: ModelConfig,
 ): Promise<SampleOutcome> {
-  const now = new Date();
-  await deps.store.results.updateOne(
-    { _id: sample.sampleKey },
-    {
-      $set: {
-        inferenceKey: sample.inferenceKey, status: 'inferred', modelId: sample.modelId, taskId: sample.taskId, sampleId,
-        sampleIndex: sample.index, input: inferred.input, prediction: inferred.prediction, target: target ?? null, score: null,
-        error: null, errorType: null, attempts: inferred.attempts, latencyMs: inferred.latencyMs, usage: inferred.usage,
-        worker: inferred.worker, startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
-      },
-      $addToSet: { assignments: { $each: [...new Set(waiters.map((w) => w.assignmentId))] } },
-    },
-    { upsert: true },
-  );
-  await recordSampleDocs(deps, waiterRecords(sample, waiters, 'succeeded', null, null), { resultsToo: false });
+  await storeResults(deps, [{ sample, waiters, doc: resultDocOf(sample, keyed, inferred, model, null), score: null }]);
   return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded' };
 }

@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { censusOf, sampleTiming, shardActivityStarts } from './bench/measure';
+import { censusOf, runnerStarts, sampleTiming, shardActivityStarts } from './bench/measure';
 import { loadAverage, ProcSampler, round } from './bench/proc-stats';
 import { markdownTable, writeReport, type BenchReport, type FanoutResult } from './bench/report';
 import { runAssignment, startBenchStack, startWorkerProcess, workDir, type AssignmentRun, type BenchStack } from './bench/harness';
@@ -88,7 +88,8 @@ async function benchFanout(stack: BenchStack, opts: BenchOptions, fanout: Worklo
   rmSync(dir, { recursive: true, force: true });
   log(`${fanout}: ${run.status} in ${((run.closedAt - run.startedAt) / 1000).toFixed(1)} s; measuring`);
   const census = await censusOf(stack.temporal, run.assignmentId);
-  const starts = fanout === 'batch' ? await shardActivityStarts(stack.temporal, census.shardIds) : census.sampleStarts;
+  let starts = fanout === 'batch' ? await shardActivityStarts(stack.temporal, census.shardIds) : census.sampleStarts;
+  if (fanout === 'batch' && starts.size === 0) starts = await runnerStarts(stack.store, run.assignmentId);
   const timing = await sampleTiming(stack.store, starts);
   const seconds = (Math.max(timing.lastFinish, run.startedAt) - run.startedAt) / 1000;
   const throughput = seconds > 0 ? opts.samples / seconds : 0;
@@ -98,7 +99,7 @@ async function benchFanout(stack: BenchStack, opts: BenchOptions, fanout: Worklo
     seconds: round(seconds), throughput: round(throughput), endToEndSeconds: round(endToEndSeconds),
     endToEndThroughput: round(opts.samples / endToEndSeconds), efficiency: round(throughput / idealThroughput, 4),
     measured: timing.measured, overheadP50Ms: timing.overheadP50Ms, overheadP99Ms: timing.overheadP99Ms,
-    dispatchP50Ms: timing.dispatchP50Ms, storeP50Ms: timing.storeP50Ms,
+    firstStartMs: Math.round(timing.firstStart - run.startedAt), dispatchP50Ms: timing.dispatchP50Ms, storeP50Ms: timing.storeP50Ms,
     workflows: census.workflows, historyEvents: census.historyEvents, eventsPerSample: round(census.historyEvents / opts.samples),
     processes: measured.usage, maxLoad: measured.maxLoad,
     cpuMsPerSample: round((Object.values(measured.usage).reduce((sum, u) => sum + u.cpuSeconds, 0) * 1000) / opts.samples, 1),

@@ -88,3 +88,18 @@ export function sessionTurnActivity(queue: string, timeoutMs: number): ActivityO
     retry: { maximumAttempts: 1 },
   };
 }
+
+/**
+ * A shard runner (batch fan-out): one activity running a whole shard's model calls, for as long as that
+ * takes. It heartbeats every second with its checkpoint, so a lost worker is noticed within 20 s and the
+ * next attempt resumes from the checkpoint; attempts are not limited (per-call retries happen inside).
+ */
+export function shardRunnerActivity(queue: string): ActivityOptions {
+  return {
+    taskQueue: queue,
+    startToCloseTimeout: '30d',
+    heartbeatTimeout: '20s',
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  };
+}

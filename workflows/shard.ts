@@ -4,26 +4,28 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  EvalAssignmentKey, EvalModelKey, EvalTaskKey, jobProgressQuery, jobProgressSignal, pauseSignal, resumeSignal,
+  EvalAssignmentKey, EvalModelKey, EvalTaskKey, jobProgressQuery, jobProgressSignal, pauseSignal, resumeSignal, shardProgressSignal,
   type Counts, type JobProgress, type JobWorkflowInput, type PreparedSample, type SampleOutcome, type SampleWaiter,
   type SampleWorkflowInput, type ShardCounts, type ShardWorkflowInput,
 } from '../src/contracts';
 import { errorMessage } from './notify';
-import { DB_ACTIVITY, LOCAL_DB_ACTIVITY, inferActivity, scoreActivity } from './presets';
+import { DB_ACTIVITY, LOCAL_DB_ACTIVITY, inferActivity, scoreActivity, shardRunnerActivity } from './presets';
 
 /**
- * `fanout: batch`: a job starts shard workflows of a few hundred samples each, and a shard runs one activity
- * per sample itself, instead of one child workflow per sample. Per sample that saves a workflow start, its
- * workflow tasks and the outcome signal (about 20 history events and their visibility writes), which is
- * most of what the Temporal Service spends per sample. Dedup of stored successes still holds (shards
- * prepare their samples with prepareBatch); adoption of a run started by another assignment does not:
- * there is no per-sample workflow to adopt, so two assignments running the same key at once both run it.
+ * `fanout: batch`: a job starts a few shard workflows over consecutive index ranges instead of one child
+ * workflow per sample. A shard normally runs as one long activity, the shard runner
+ * (activities/shard-runner.ts), that keeps `calls` model calls in flight in process and stores results in
+ * bulk: no history event per sample. Jobs whose scorer needs the scoring queue, or whose model has a queue
+ * rate limit to respect, run shards of a few hundred samples that start one activity per sample instead.
+ * Dedup of stored successes holds either way (samples are prepared by the same classification);
+ * adoption of a run started by another assignment does not: there is no per-sample workflow to adopt, so
+ * two assignments running the same key at once both run it.
  */
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
 const local = proxyLocalActivities<Activities>(LOCAL_DB_ACTIVITY);
 
-/** Samples per shard: one shard's history stays near 2,500 events, well under the service's warning at 10k. */
+/** Samples per shard of per-sample activities: its history stays near 2,500 events, well under the service's warning at 10k. */
 export const SHARD_SIZE = 500;
 /** Model calls in flight per shard: small enough that a shard's tail (its last calls) costs little. */
 const CALLS_PER_SHARD = 32;
@@ -34,12 +36,17 @@ const MAX_JOB_EVENTS = 8_000;
 
 type JobRun = (input: JobWorkflowInput) => Promise<JobProgress>;
 
-/** How a job's window is split: shards running at once, calls per shard, samples per shard. */
-export function shardPlan(window: number, total: number): { shards: number; calls: number; size: number } {
-  // At least two shards, so one shard's tail overlaps the next one's start.
+/**
+ * How a job's window is split: shards running at once, calls per shard, samples per shard. Shard runners
+ * keep no per-sample history, so each takes an equal part of the whole job and all run from start to end
+ * (no shard's tail waits on the next one's start); shards of per-sample activities are capped in size.
+ */
+export function shardPlan(window: number, total: number, runner = false): { shards: number; calls: number; size: number } {
+  // At least two shards, so work spreads over two workers, and one shard's tail overlaps another's run.
   const shards = Math.max(Math.min(2, window), Math.ceil(window / CALLS_PER_SHARD));
   const calls = Math.max(1, Math.floor(window / shards));
-  return { shards, calls, size: Math.max(1, Math.min(SHARD_SIZE, Math.ceil(total / shards))) };
+  const even = Math.ceil(total / shards);
+  return { shards, calls, size: Math.max(1, runner ? even : Math.min(SHARD_SIZE, even)) };
 }
 
 /**
@@ -51,6 +58,7 @@ export async function runShardedJob(input: JobWorkflowInput): Promise<JobProgres
   setHandler(pauseSignal, () => void (run.paused = true));
   setHandler(resumeSignal, () => void (run.paused = false));
   setHandler(jobProgressQuery, () => run.progress());
+  setHandler(shardProgressSignal, (p) => run.onShardProgress(p.start, p.counts));
   try {
     while (!run.finished()) {
       await condition(() => run.canLaunch() || run.finished() || run.failure !== undefined || jobHistoryIsLarge());
@@ -85,16 +93,23 @@ class ShardedJob {
   running = 0;
   failure: unknown;
   private cursor: number;
-  private inFlight = 0;
   private readonly counts: Counts;
   private readonly plan: ReturnType<typeof shardPlan>;
   private readonly self = workflowInfo().workflowId;
+  /** Running shards by first index: their size, and the counts their runner last reported. */
+  private readonly shards = new Map<number, { size: number; counts: ShardCounts }>();
 
   constructor(private readonly input: JobWorkflowInput) {
     this.paused = input.paused;
     this.cursor = input.cursor;
     this.counts = { ...input.counts, running: 0 };
-    this.plan = shardPlan(input.job.window, input.job.total);
+    this.plan = shardPlan(input.job.window, input.job.total, input.job.batchRunner === true);
+  }
+
+  /** A shard runner's counts so far: shown by progress until the shard ends and its final counts are added. */
+  onShardProgress(start: number, counts: ShardCounts): void {
+    const shard = this.shards.get(start);
+    if (shard) shard.counts = counts;
   }
 
   canLaunch(): boolean {
@@ -112,7 +127,7 @@ class ShardedJob {
     const end = Math.min(input.job.total, start + this.plan.size);
     this.cursor = end;
     this.running += 1;
-    this.inFlight += end - start;
+    this.shards.set(start, { size: end - start, counts: { succeeded: 0, failed: 0, reused: 0, canceled: 0 } });
     const args: ShardWorkflowInput = {
       version: 1, assignmentId: input.assignmentId, job: input.job, retry: input.retry, mode: input.mode,
       jobWorkflowId: this.self, start, end, calls: this.plan.calls, counts: this.progress().counts,
@@ -135,7 +150,7 @@ class ShardedJob {
       })
       .finally(() => {
         this.running -= 1;
-        this.inFlight -= end - start;
+        this.shards.delete(start);
       });
   }
 
@@ -158,9 +173,19 @@ class ShardedJob {
     return c;
   }
 
+  /** Ended shards' counts plus running shards' last reports; running = what those shards have not ended yet. */
   progress(status: JobProgress['status'] = this.paused ? 'paused' : 'running'): JobProgress {
     const { job, runs } = this.input;
-    return { jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, status, counts: { ...this.counts, running: this.inFlight }, runs };
+    const counts = { ...this.counts, running: 0 };
+    for (const shard of this.shards.values()) {
+      let ended = 0;
+      for (const k of ['succeeded', 'failed', 'reused', 'canceled'] as const) {
+        counts[k] += shard.counts[k];
+        ended += shard.counts[k];
+      }
+      counts.running += Math.max(0, shard.size - ended);
+    }
+    return { jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, status, counts, runs };
   }
 
   toInput(): JobWorkflowInput {
@@ -174,6 +199,7 @@ class ShardedJob {
  * samples as canceled and closes the shard as canceled.
  */
 export async function shardWorkflow(input: ShardWorkflowInput): Promise<ShardCounts> {
+  if (input.job.batchRunner) return proxyActivities<Activities>(shardRunnerActivity(input.job.inferenceQueue)).runShard(input);
   const shard = new Shard(input);
   try {
     while (!shard.done()) {

@@ -56,6 +56,19 @@ export async function shardActivityStarts(t: TemporalHandle, shardIds: string[])
   return starts;
 }
 
+/**
+ * Samples run by a shard runner have no activity of their own: a sample starts when the runner takes it
+ * from its prepared queue and calls the model, which its result records as `startedAt`.
+ */
+export async function runnerStarts(store: Store, assignmentId: string): Promise<Map<string, number>> {
+  const keys = (await store.samples.find({ assignmentId }, { projection: { sampleKey: 1 } }).toArray()).map((d) => d.sampleKey);
+  const starts = new Map<string, number>();
+  for (const doc of await findByIds(store, store.results, keys, { startedAt: 1 })) {
+    if (doc.startedAt) starts.set(doc._id, new Date(doc.startedAt).getTime());
+  }
+  return starts;
+}
+
 /** Per-sample timing from stored results against each sample's start. */
 export interface SampleTiming {
   /** Samples with a stored result and a known start. */

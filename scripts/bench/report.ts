@@ -19,6 +19,8 @@ export interface FanoutResult {
   measured: number;
   overheadP50Ms: number;
   overheadP99Ms: number;
+  /** Milliseconds from the start call to the first sample's start (planning, job and shard starts). */
+  firstStartMs: number;
   /** Of the overhead, p50 of start to model call, and of model answer to result stored. */
   dispatchP50Ms: number;
   storeP50Ms: number;
@@ -54,13 +56,13 @@ export function markdownTable(r: BenchReport): string {
     `${w.samples} samples, latency ${w.latencyMs} ms, concurrency ${w.concurrency}; ${r.machine.cores} cores, `
     + `load average ${r.machine.loadBefore} before / ${r.machine.loadAfter} after; node ${r.machine.node}; ${r.machine.at}`,
     '',
-    '| fan-out | samples/s | efficiency | end-to-end samples/s | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU | temporal RSS / CPU | db RSS / CPU | max load |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | 1 | - | - | - | 0 | - | - | - | - | - |`,
+    '| fan-out | samples/s | efficiency | end-to-end samples/s | first start (ms) | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU | temporal RSS / CPU | db RSS / CPU | max load |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | 1 | - | 0 | - | - | 0 | - | - | - | - | - |`,
   ];
   const rows = r.runs.map((run) => {
     const db = run.processes.ferretdb ?? run.processes.mongod;
-    return `| ${run.fanout} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.endToEndThroughput.toFixed(1)} | `
+    return `| ${run.fanout} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.endToEndThroughput.toFixed(1)} | ${run.firstStartMs} | `
       + `${run.overheadP50Ms} / ${run.overheadP99Ms} | ${run.dispatchP50Ms} / ${run.storeP50Ms} | ${run.eventsPerSample.toFixed(1)} | ${run.cpuMsPerSample.toFixed(1)} | ${usageCell(run.processes.worker)} | `
       + `${usageCell(run.processes.temporal)} | ${usageCell(db)} | ${run.maxLoad} |`;
   });

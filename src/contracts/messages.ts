@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { AssignmentProgress, JobProgress, SampleOutcome, SampleWaiter } from './workflow-types';
+import type { AssignmentProgress, JobProgress, SampleOutcome, SampleWaiter, ShardProgress } from './workflow-types';
 
 /** Signals and queries of evalctl's workflows, shared by workflow code and the CLI. */
 
@@ -13,6 +13,9 @@ export const sampleDoneSignal = defineSignal<[SampleOutcome]>('sampleDone');
 export const addWaiterSignal = defineSignal<[SampleWaiter]>('addWaiter');
 /** A job reports its counts to its assignment. */
 export const jobProgressSignal = defineSignal<[JobProgress]>('jobProgress');
+
+/** A shard runner reports its counts so far to its job (batch fan-out), so progress moves during a shard. */
+export const shardProgressSignal = defineSignal<[ShardProgress]>('shardProgress');
 
 /** Counts per job of an assignment. */
 export const progressQuery = defineQuery<AssignmentProgress>('progress');

@@ -28,3 +28,10 @@ export function emptyCounts(total = 0): Counts {
 export function isTerminal(status: string): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
+
+/**
+ * How stale a worker's copy of an assignment's pause and cancel flags may be: shard runners read them at
+ * most this often per assignment and process, and `pause` returns only after this long, so no model call
+ * starts once it has returned.
+ */
+export const HOLD_FLAGS_MAX_AGE_MS = 500;

@@ -43,6 +43,11 @@ export interface JobPlan {
   agent?: AgentRunSettings;
   /** The config's `fanout`: absent (older histories) means per-sample. */
   fanout?: 'per-sample' | 'batch';
+  /**
+   * Batch fan-out runs each shard inside one long activity (the shard runner) rather than one activity per
+   * sample: set when the scorer is inline and the model has no queue rate limit to respect.
+   */
+  batchRunner?: boolean;
 }
 
 /** What planAssignment returns to the assignment workflow. */
@@ -168,6 +173,13 @@ export interface ShardWorkflowInput {
   calls: number;
   /** The job's counts when the shard started, written to the job document as progress while preparing. */
   counts: Counts;
+}
+
+/** A running shard's counts so far, sent by the shard runner to its job. */
+export interface ShardProgress {
+  /** The shard's first index: names the shard within its job. */
+  start: number;
+  counts: ShardCounts;
 }
 
 /** How the samples of one shard ended. */

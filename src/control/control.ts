@@ -1,4 +1,4 @@
-import { isTerminal, pauseSignal, resumeSignal, type AssignmentStatus } from '../contracts';
+import { HOLD_FLAGS_MAX_AGE_MS, isTerminal, pauseSignal, resumeSignal, type AssignmentStatus } from '../contracts';
 import type { Store } from '../store/store';
 import type { AssignmentDoc } from '../store/documents';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
@@ -16,13 +16,18 @@ async function logEvent(store: Store, assignmentId: string, type: string): Promi
 
 /**
  * Pauses or resumes an assignment. The flag is written to MongoDB before the signal is sent, so from the
- * moment this returns no new model call starts (activities check it); in-flight calls finish.
+ * moment this returns no new model call starts (activities check it; shard runners keep a copy at most
+ * HOLD_FLAGS_MAX_AGE_MS old, which a pause waits out); in-flight calls finish.
  */
 export async function setPaused(store: Store, temporal: TemporalHandle, doc: AssignmentDoc, paused: boolean): Promise<void> {
   if (isTerminal(doc.status)) throw new WrongStateError(`assignment ${doc._id} has already ended (${doc.status})`);
   await store.assignments.updateOne({ _id: doc._id }, { $set: { paused, updatedAt: new Date() } });
+  // A copy read before the write completed is at most this old when we return.
+  const written = Date.now();
   await logEvent(store, doc._id, paused ? 'paused' : 'resumed');
   await temporal.client.workflow.getHandle(doc.workflowId).signal(paused ? pauseSignal : resumeSignal);
+  const left = written + HOLD_FLAGS_MAX_AGE_MS - Date.now();
+  if (paused && left > 0) await new Promise((resolve) => setTimeout(resolve, left));
 }
 
 /**

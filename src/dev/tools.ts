@@ -18,7 +18,7 @@ export interface ToolSpec {
 export const TEMPORAL_TOOL: ToolSpec = { name: 'temporal', version: '1.5.1', envOverride: 'EVALCTL_TEMPORAL_BIN' };
 
 /** FerretDB speaks the MongoDB wire protocol on SQLite; the proxy serves v1.24.2 (not .1, .3 or .4). */
-export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'idindex' };
+export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'tuned' };
 
 /** Where progress lines go; the CLI passes stderr, tests may collect them. */
 export type LogFn = (line: string) => void;
@@ -142,6 +142,8 @@ async function buildFerretdb(spec: ToolSpec, work: string, env: NodeJS.ProcessEn
   await makeWritable(src);
   await writeFile(join(src, 'build', 'version', 'version.txt'), `v${spec.version}\n`);
   await patchIdLookups(src);
+  await disableResourceTracking(src);
+  await closeUpdateQueries(src);
   const out = join(work, 'ferretdb');
   const args = ['build', '-trimpath', '-o', out, './cmd/ferretdb'];
   const res = await runCaptured('go', args, { cwd: src, env, onStderr: forwardLines(log) });
@@ -161,6 +163,44 @@ export async function patchIdLookups(src: string): Promise<void> {
   const before = 'IDColumn = DefaultColumn + "->\'$._id\'"';
   if (!text.includes(before)) throw new Error(`cannot patch ${file}: the _id lookup expression changed; update patchIdLookups`);
   await writeFile(file, text.replace(before, 'IDColumn = DefaultColumn + "->\'_id\'"'));
+}
+
+/**
+ * FerretDB tracks the lifetime of every query iterator and transaction by adding it to a pprof profile,
+ * which records a stack trace each time: a quarter of the CPU of a find by `_id` in a profile of the
+ * batch bench. The tracking is a leak detector for FerretDB's own tests; evalctl's build turns it off
+ * (Track and Untrack return at once). Fails loudly if the source no longer matches.
+ */
+export async function disableResourceTracking(src: string): Promise<void> {
+  const file = join(src, 'internal', 'util', 'resource', 'resource.go');
+  const text = await readFile(file, 'utf8');
+  const heads = ['func Track(obj any, token *Token) {\n', 'func Untrack(obj any, token *Token) {\n'];
+  if (!heads.every((h) => text.includes(h))) throw new Error(`cannot patch ${file}: Track/Untrack changed; update disableResourceTracking`);
+  let patched = text;
+  for (const h of heads) patched = patched.replace(h, `${h}\tif !evalctlTracking {\n\t\treturn\n\t}\n`);
+  await writeFile(file, `${patched}\n// evalctlTracking is off in evalctl's build of FerretDB (see src/dev/tools.ts in evalctl).\nconst evalctlTracking = false\n`);
+}
+
+/**
+ * FerretDB's `update` command opens a query per update statement and closes them all when the command
+ * ends (a `defer` inside its loop), each holding one of the SQLite pool's 100 connections; an update
+ * also needs a second connection for its write. A bulk write of many updates, or a few of them at once,
+ * then waits forever for a connection, and every other client with it. The patch closes each statement's
+ * query as soon as that statement is done, and allows 400 connections, so only hundreds of concurrent
+ * updates could exhaust the pool. Fails loudly if the source no longer matches.
+ */
+export async function closeUpdateQueries(src: string): Promise<void> {
+  const update = join(src, 'internal', 'handler', 'msg_update.go');
+  const text = await readFile(update, 'utf8');
+  const deferred = '\t\tcloser := iterator.NewMultiCloser()\n\t\tdefer closer.Close()\n';
+  const call = '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n';
+  if (!text.includes(deferred) || !text.includes(call)) throw new Error(`cannot patch ${update}: the update loop changed; update closeUpdateQueries`);
+  await writeFile(update, text.replace(deferred, '\t\tcloser := iterator.NewMultiCloser()\n').replace(call, `${call}\t\tcloser.Close()\n`));
+  const opendb = join(src, 'internal', 'backends', 'sqlite', 'metadata', 'pool', 'opendb.go');
+  const pool = await readFile(opendb, 'utf8');
+  const limit = '\tdb.SetMaxOpenConns(100)\n';
+  if (!pool.includes(limit)) throw new Error(`cannot patch ${opendb}: the pool size changed; update closeUpdateQueries`);
+  await writeFile(opendb, pool.replace(limit, '\tdb.SetMaxOpenConns(400)\n'));
 }
 
 /** The module cache is read-only; the copy must be writable to add the version file and to be removed. */

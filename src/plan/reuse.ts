@@ -1,6 +1,6 @@
 import type { Filter } from 'mongodb';
 import type { PreparedSample, RunMode } from '../contracts';
-import type { ResultDoc } from '../store/documents';
+import { figuresOf, type ResultDoc, type ResultFigures } from '../store/documents';
 import { findByIds, type Store } from '../store/store';
 import type { KeyedSample } from './samples';
 
@@ -12,6 +12,8 @@ export interface Classified {
   prepared: PreparedSample[];
   /** Scores of reused results, for the per-assignment sample records. */
   reusedScores: Map<string, { value: number; passed?: boolean } | null>;
+  /** Figures of reused results, copied into the sample records as well. */
+  reusedFigures: Map<string, ResultFigures>;
 }
 
 /**
@@ -21,13 +23,17 @@ export interface Classified {
  */
 export async function classifyBatch(store: Store, mode: RunMode, reuseFrom: ReuseFrom, keyed: Array<[number, KeyedSample]>): Promise<Classified> {
   const reusedScores = new Map<string, { value: number; passed?: boolean } | null>();
+  const reusedFigures = new Map<string, ResultFigures>();
   const keys = [...new Set(keyed.map(([, k]) => k.sampleKey))];
   const inferenceKeys = [...new Set(keyed.map(([, k]) => k.inferenceKey))];
   const predictions = mode === 'infer' || mode === 'eval' || reuseFrom !== null ? await latestPredictions(store, inferenceKeys, reuseFrom) : new Map<string, string>();
   if (mode !== 'infer') {
-    const stored = await findByIds(store, store.results, keys, { _id: 1, score: 1, status: 1 });
+    const stored = await findByIds(store, store.results, keys, { _id: 1, score: 1, status: 1, latencyMs: 1, usage: 1, cost: 1 });
     const done = stored.filter((d) => d.status === 'succeeded');
-    for (const d of done) reusedScores.set(d._id, d.score ? { value: d.score.value, passed: d.score.passed } : null);
+    for (const d of done) {
+      reusedScores.set(d._id, d.score ? { value: d.score.value, passed: d.score.passed } : null);
+      reusedFigures.set(d._id, figuresOf(d));
+    }
   }
   const prepared = keyed.map(([index, k]): PreparedSample => {
     const base = { index, sampleKey: k.sampleKey, inferenceKey: k.inferenceKey };
@@ -39,7 +45,7 @@ export async function classifyBatch(store: Store, mode: RunMode, reuseFrom: Reus
     if (reusedScores.has(k.sampleKey)) return { ...base, reused: true, predictionFrom: null };
     return { ...base, reused: false, predictionFrom: predictions.get(k.inferenceKey) ?? null };
   });
-  return { prepared, reusedScores };
+  return { prepared, reusedScores, reusedFigures };
 }
 
 /** The newest stored result with a prediction for each inference key, optionally from one assignment only. */

@@ -73,7 +73,20 @@ export interface SampleDoc {
   status: SampleStatus;
   score?: number | null;
   passed?: boolean | null;
+  /**
+   * The result's figures, copied when the record is written with its result, so finalisation aggregates
+   * from sample records alone; records without them are completed from the results.
+   */
+  figures?: ResultFigures;
   updatedAt: Date;
+}
+
+/** A result's accounting, as aggregated per job. */
+export interface ResultFigures {
+  latencyMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
 }
 
 /** The stored outcome of one request, shared by every assignment that asked for it. `_id` is the sample key. */
@@ -157,4 +170,9 @@ export interface LeaderboardDoc {
   /** The assignment whose ending last rebuilt this leaderboard. */
   rebuiltBy: string | null;
   updatedAt: Date;
+}
+
+/** The figures a job aggregates, from a result. */
+export function figuresOf(doc: Pick<ResultDoc, 'latencyMs' | 'usage' | 'cost'>): ResultFigures {
+  return { latencyMs: doc.latencyMs ?? null, inputTokens: doc.usage?.inputTokens ?? 0, outputTokens: doc.usage?.outputTokens ?? 0, cost: doc.cost ?? 0 };
 }

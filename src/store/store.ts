@@ -1,4 +1,4 @@
-import { MongoClient, type Collection, type Db, type Document, type Filter } from 'mongodb';
+import { MongoClient, type AnyBulkWriteOperation, type BulkWriteOptions, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ResultDoc, SampleDoc, SessionDoc } from './documents';
 
 /** The collections evalctl uses, opened from one client. */
@@ -94,4 +94,42 @@ export async function findByIds<T extends { _id: string }>(
     for (const doc of page) if (doc) found.push(doc as T);
   }
   return found;
+}
+
+/**
+ * Update operations per bulk write on FerretDB. Released FerretDB 1.24 keeps each update's query open
+ * until the whole command ends, and its SQLite pool has 100 connections: a bulk write of more updates
+ * than that waits forever for a connection, and every other client with it. evalctl's own build is
+ * patched (src/dev/tools.ts); the parts keep other builds of it (a FerretDB you run yourself) clear of it.
+ */
+export const FERRETDB_UPDATES_PER_WRITE = 50;
+
+/**
+ * A bulk write, split into writes of at most FERRETDB_UPDATES_PER_WRITE operations on FerretDB. Every part
+ * is attempted; afterwards the first error that is not a duplicate key is thrown, else the first error.
+ */
+export async function bulkWriteInParts<T extends Document>(
+  store: Pick<Store, 'flavor'>, collection: Collection<T>, ops: AnyBulkWriteOperation<T>[], options: BulkWriteOptions = { ordered: false },
+): Promise<void> {
+  if (ops.length === 0) return;
+  if (store.flavor !== 'ferretdb') {
+    await collection.bulkWrite(ops, options);
+    return;
+  }
+  const errors: unknown[] = [];
+  for (let i = 0; i < ops.length; i += FERRETDB_UPDATES_PER_WRITE) {
+    try {
+      await collection.bulkWrite(ops.slice(i, i + FERRETDB_UPDATES_PER_WRITE), options);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw errors.find((e) => (e as { code?: number }).code !== 11000 && !onlyDuplicateKeys(e)) ?? errors[0];
+}
+
+/** Whether a bulk write failed only on duplicate keys (racing upserts and inserts of the same `_id`). */
+export function onlyDuplicateKeys(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: Array<{ code?: number }> | { code?: number } }).writeErrors;
+  const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return list.length > 0 && list.every((e) => e.code === 11000);
 }

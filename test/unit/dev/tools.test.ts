@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTool, FERRETDB_TOOL, findOnPath, needsFerretdb, patchIdLookups, TEMPORAL_TOOL, toolBinaryPath, toolsCacheRoot } from '../../../src/dev/tools';
+import { closeUpdateQueries, disableResourceTracking, ensureTool, FERRETDB_TOOL, findOnPath, needsFerretdb, patchIdLookups, TEMPORAL_TOOL, toolBinaryPath, toolsCacheRoot } from '../../../src/dev/tools';
 
 test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
   assert.equal(toolsCacheRoot({ XDG_CACHE_HOME: '/xdg' }, '/home/u'), '/xdg/evalctl/tools');
@@ -14,7 +14,7 @@ test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
 
 test('each tool has one folder per name and version', () => {
   assert.equal(toolBinaryPath(TEMPORAL_TOOL, '/c'), '/c/temporal-1.5.1/temporal');
-  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-idindex/ferretdb', 'the patched build has a folder of its own');
+  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-tuned/ferretdb', 'the patched build has a folder of its own');
 });
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -29,7 +29,7 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 test('a cached binary is used as is: no Go needed, nothing rebuilt', async () => {
   await withTempDir(async (root) => {
     const bin = toolBinaryPath(FERRETDB_TOOL, root);
-    await mkdir(join(root, 'ferretdb-1.24.2-idindex'), { recursive: true });
+    await mkdir(join(root, 'ferretdb-1.24.2-tuned'), { recursive: true });
     await writeFile(bin, '#!/bin/sh\n');
     const lines: string[] = [];
     const got = await ensureTool(FERRETDB_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' }, log: (l) => lines.push(l) });
@@ -74,5 +74,39 @@ test('the FerretDB build is patched so _id lookups use the _id index, and a chan
     await patchIdLookups(src);
     assert.equal(await readFile(file, 'utf8'), 'const (\n\tIDColumn = DefaultColumn + "->\'_id\'"\n)\n');
     await assert.rejects(patchIdLookups(src), /the _id lookup expression changed/);
+  });
+});
+
+test('the FerretDB build has resource tracking off, and a changed source fails loudly', async () => {
+  await withTempDir(async (src) => {
+    const dir = join(src, 'internal', 'util', 'resource');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'resource.go');
+    await writeFile(file, 'package resource\n\nfunc Track(obj any, token *Token) {\n\tcheckArgs(obj, token)\n}\n\nfunc Untrack(obj any, token *Token) {\n\tcheckArgs(obj, token)\n}\n');
+    await disableResourceTracking(src);
+    const text = await readFile(file, 'utf8');
+    assert.equal(text.match(/\tif !evalctlTracking \{\n\t\treturn\n\t\}\n\tcheckArgs/g)?.length, 2, 'both functions return first');
+    assert.match(text, /const evalctlTracking = false/);
+    await writeFile(file, 'package resource\n\nfunc Track(obj any) {}\n');
+    await assert.rejects(disableResourceTracking(src), /Track\/Untrack changed/);
+  });
+});
+
+test('the FerretDB build closes each update statement\'s query at once and has a larger pool; a changed source fails loudly', async () => {
+  await withTempDir(async (src) => {
+    await mkdir(join(src, 'internal', 'handler'), { recursive: true });
+    await mkdir(join(src, 'internal', 'backends', 'sqlite', 'metadata', 'pool'), { recursive: true });
+    const update = join(src, 'internal', 'handler', 'msg_update.go');
+    const opendb = join(src, 'internal', 'backends', 'sqlite', 'metadata', 'pool', 'opendb.go');
+    const loop = '\tfor _, u := range params.Updates {\n\t\tcloser := iterator.NewMultiCloser()\n\t\tdefer closer.Close()\n'
+      + '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n';
+    await writeFile(update, loop);
+    await writeFile(opendb, '\tdb.SetMaxIdleConns(100)\n\tdb.SetMaxOpenConns(100)\n');
+    await closeUpdateQueries(src);
+    const patched = await readFile(update, 'utf8');
+    assert.doesNotMatch(patched, /defer closer\.Close\(\)/);
+    assert.match(patched, /common\.UpdateDocument\(ctx, c, "update", iter, &u\)\n\t\tcloser\.Close\(\)\n/);
+    assert.equal(await readFile(opendb, 'utf8'), '\tdb.SetMaxIdleConns(100)\n\tdb.SetMaxOpenConns(400)\n');
+    await assert.rejects(closeUpdateQueries(src), /the update loop changed/);
   });
 });
