@@ -110,7 +110,6 @@ class ShardRun {
       if (this.failure !== undefined) throw this.failure;
       this.ctx.heartbeat(this.checkpoint());
       if (this.stop.signal.aborted) await this.awaitCancel();
-      this.signalProgress(true);
       return { ...this.counts };
     } finally {
       clearInterval(ticker);
@@ -258,18 +257,17 @@ class ShardRun {
   /** Every second: the checkpoint as heartbeat, and now and then the counts to the job. */
   private tick(): void {
     this.ctx.heartbeat(this.checkpoint());
-    this.signalProgress(false);
+    this.signalProgress();
   }
 
   /**
    * Sends the counts so far to the job, every 2 s at first and less often as the shard runs on (a
    * hundredth of its age, at most a minute apart), so a long shard adds few events to the job's history.
    */
-  private signalProgress(last: boolean): void {
+  private signalProgress(): void {
     const now = Date.now();
     const every = Math.min(60_000, Math.max(2_000, (now - this.began) / 100));
-    if (!last && now - this.lastSignal < every) return;
-    if (last && this.lastSignal === 0) return;
+    if (now - this.lastSignal < every) return;
     this.lastSignal = now;
     this.ctx.client.workflow.getHandle(this.input.jobWorkflowId)
       .signal(shardProgressSignal, { start: this.input.start, counts: { ...this.counts } })

@@ -82,7 +82,7 @@ const assignmentShape = {
     .enum(['per-sample', 'batch'])
     .default('per-sample')
     .describe(
-      'How samples are started: per-sample (one child workflow per sample: adoption of runs of other assignments, per-sample view in the Web UI) or batch (child workflows of a few hundred samples each running one activity per sample: far fewer events, for runs larger than the Temporal Service takes in per-sample children; no adoption).',
+      'How samples are started: per-sample (one child workflow per sample: adoption of runs of other assignments, per-sample view in the Web UI) or batch (a few shard workflows per job, each running its index range inside one long activity with an in-process pool of model calls, results stored in bulk, resumed from a heartbeat checkpoint after a lost worker: no history events per sample, for large and fast runs; no adoption; jobs with a judge or command scorer, or a rate-limited model, run one activity per sample in shards of 500).',
     ),
   failOnError: FailOnErrorSchema,
   notify: z.array(NotifySchema).default([]).describe('Notifications when the assignment ends.'),
