@@ -22,3 +22,13 @@ test('shard size is capped for history and split evenly for small jobs', () => {
   assert.equal(shardPlan(16, 60).size, 30);
   assert.equal(shardPlan(64, 1).size, 1);
 });
+
+test('shard runners split the whole job evenly, so every shard runs from start to end and all are covered', () => {
+  for (const [window, total] of [[64, 100_000], [256, 10_000], [16, 7], [1, 5], [64, 1]] as const) {
+    const plan = shardPlan(window, total, true);
+    assert.ok(plan.shards * plan.calls <= window, `window ${window}: ${plan.shards} x ${plan.calls}`);
+    assert.ok(plan.shards * plan.size >= total, `${plan.shards} shards of ${plan.size} cover ${total}`);
+    assert.ok((plan.shards - 1) * plan.size < total || total < plan.shards, 'no shard is started empty when the job has samples for each');
+  }
+  assert.equal(shardPlan(64, 100_000, true).size, 50_000, 'no history cap: a runner keeps no per-sample history');
+});
