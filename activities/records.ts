@@ -83,7 +83,12 @@ function duplicateIndexes(err: unknown): number[] | null {
 }
 
 function sampleDocId(r: SampleRecord): string {
-  return `${r.assignmentId}/${r.jobId}/${r.index}`;
+  return sampleRecordId(r.assignmentId, r.jobId, r.index);
+}
+
+/** The `_id` of one assignment's record of one sample. */
+export function sampleRecordId(assignmentId: string, jobId: string, index: number): string {
+  return `${assignmentId}/${jobId}/${index}`;
 }
 
 function protectedFilter(status: SampleStatus): Record<string, unknown> {

@@ -11,7 +11,9 @@ import { permanent, retryAdvice } from './failures';
 import { holdOf, type Hold, type Inferred, type ModelCall } from './infer';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
-import { storeOutcome, storeResults, type StoredResult } from './records';
+import { recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type StoredResult } from './records';
+import { findByIds } from '../src/store/store';
+import { figuresOf } from '../src/store/documents';
 import { resultDocOf, storedPrediction } from './score';
 
 /**
@@ -162,17 +164,54 @@ class ShardRun {
   private async preparePage(indexes: number[]): Promise<void> {
     if (indexes.length === 0) return;
     const { input } = this;
+    const { deps } = this.parts;
+    // After a lost attempt, a result this assignment stored may have lost its sample record (the worker died
+    // between the two writes): note which records exist, to tell its own runs from reuse below.
+    const recorded = this.ctx.info.attempt > 1
+      ? new Set((await untilStored(() => findByIds(deps.store, deps.store.samples, indexes.map((i) => this.recordId(i)), { _id: 1 }))).map((d) => d._id))
+      : undefined;
     const { prepared, keyed } = await untilStored(() =>
-      prepareSamples(this.parts.deps, this.parts.configs, { assignmentId: input.assignmentId, job: input.job, mode: input.mode, indexes }),
+      prepareSamples(deps, this.parts.configs, { assignmentId: input.assignmentId, job: input.job, mode: input.mode, indexes }),
     );
+    const own = recorded ? await this.ownRuns(prepared.filter((p) => p.reused && !recorded.has(this.recordId(p.index)))) : new Set<number>();
     for (const p of prepared) {
-      if (p.reused) {
+      if (own.has(p.index)) {
+        this.counts.succeeded += 1;
+        this.markDone(p.index);
+      } else if (p.reused) {
         this.counts.reused += 1;
         this.markDone(p.index);
       } else {
         this.ready.push({ prepared: p, keyed: keyed.get(p.index) as KeyedSample });
       }
     }
+  }
+
+  /**
+   * Of samples classified as reused with no record of this assignment, those whose stored result lists
+   * this assignment: an earlier attempt ran and stored them. They are recorded as succeeded, as they were.
+   */
+  private async ownRuns(candidates: PreparedSample[]): Promise<Set<number>> {
+    const own = new Set<number>();
+    if (candidates.length === 0) return own;
+    const { deps } = this.parts;
+    const { input } = this;
+    const results = await untilStored(() => findByIds(deps.store, deps.store.results, candidates.map((p) => p.sampleKey), { assignments: 1, score: 1, latencyMs: 1, usage: 1, cost: 1 }));
+    const mine = new Map(results.filter((r) => r.assignments?.includes(input.assignmentId)).map((r) => [r._id, r]));
+    const records = candidates.filter((p) => mine.has(p.sampleKey)).map((p) => {
+      const r = mine.get(p.sampleKey) as (typeof results)[number];
+      own.add(p.index);
+      return {
+        assignmentId: input.assignmentId, jobId: input.job.jobId, modelId: input.job.modelId, taskId: input.job.taskId, index: p.index,
+        sampleKey: p.sampleKey, status: 'succeeded' as const, score: r.score?.value ?? null, passed: r.score?.passed ?? null, figures: figuresOf(r),
+      };
+    });
+    await untilStored(() => recordSampleDocs(deps, records, { resultsToo: false }));
+    return own;
+  }
+
+  private recordId(index: number): string {
+    return sampleRecordId(this.input.assignmentId, this.input.job.jobId, index);
   }
 
   /** Calls the model (or reads the stored prediction), scores, and queues the result for the bulk writer. */

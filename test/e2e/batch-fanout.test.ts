@@ -164,10 +164,11 @@ test('batch: a worker killed mid-shard: the next attempt resumes from the checkp
     const later = log.filter((e) => e.event === 'start' && e.sampleKey === r._id && e.t > r.finishedAt.getTime());
     assert.deepEqual(later, [], `sample ${r._id} was called again after its result was stored`);
   }
-  // Calls the killed worker started for samples it had not stored by the kill are the only repeats.
+  // Calls the killed worker started for samples it had not stored by the kill are the only repeats: at most
+  // the calls in flight (8) and the answers waiting for the next bulk write (the runner holds back past 4 x 8).
   const storedAt = new Map(results.map((r) => [r._id, r.finishedAt.getTime()]));
   const lost = log.filter((e) => e.event === 'start' && e.pid === first.proc.pid && (storedAt.get(e.sampleKey) ?? Infinity) > killedAt).length;
-  assert.ok(lost <= 8, `${lost} calls in flight at the kill, at most the concurrency`);
+  assert.ok(lost <= 8 + 4 * 8, `${lost} calls not stored at the kill, at most in flight + the write backlog`);
   const starts = [...startsPerKey(log).values()].reduce((a, b) => a + b, 0);
   assert.ok(starts <= 400 + lost, `model calls ${starts} <= 400 samples + ${lost} in flight at the kill`);
 });
