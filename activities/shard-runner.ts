@@ -11,6 +11,7 @@ import { permanent, retryAdvice } from './failures';
 import { holdOf, type Hold, type Inferred, type ModelCall } from './infer';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
+import { Slots } from './slots';
 import { recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type StoredResult } from './records';
 import { findByIds } from '../src/store/store';
 import { figuresOf } from '../src/store/documents';
@@ -43,6 +44,7 @@ export interface ShardCheckpoint {
 export function shardRunnerActivities(deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall) {
   const scorers = new BuiltCache<Scorer>();
   const holds = new HoldCache(deps);
+  const slots = deps.callSlots ? new Slots(deps.callSlots) : undefined;
   return {
     /** Runs every sample of one shard (see the module comment); returns how they ended. */
     async runShard(input: ShardWorkflowInput): Promise<ShardCounts> {
@@ -50,7 +52,7 @@ export function shardRunnerActivities(deps: ActivityDeps, configs: ConfigCache, 
       const scorerConfig = task.kind === 'agent' ? undefined : task.scorer;
       if (!scorerConfig) throw permanent(`task ${task.id} has no inline scorer: its shards cannot run in the shard runner`, ErrorTypes.ConfigInvalid);
       const scorer = scorers.get(`${input.assignmentId}/${task.id}`, () => createScorer(scorerConfig));
-      const run = new ShardRun({ deps, configs, callModel, holds, model, task, scorer }, input);
+      const run = new ShardRun({ deps, configs, callModel, holds, model, task, scorer, slots }, input);
       return run.execute();
     },
   };
@@ -64,6 +66,8 @@ interface RunnerParts {
   model: ModelConfig;
   task: TaskConfig;
   scorer: Scorer;
+  /** The process's places for model calls, shared by its runners. */
+  slots?: Slots;
 }
 
 interface Ready {
@@ -260,15 +264,19 @@ class ShardRun {
     const { retry } = this.input;
     const { model, task, callModel } = this.parts;
     for (let attempt = 1; ; attempt++) {
+      const release = await this.parts.slots?.take(this.stop.signal);
       const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(model.timeoutMs + 30_000)]);
       try {
         return await callModel(this.input.assignmentId, model, task, keyed, signal, attempt);
       } catch (err) {
+        release?.();
         if (this.stop.signal.aborted) throw err;
         const advice = retryAdvice(err, NON_RETRYABLE_ERROR_TYPES);
         if (!advice.retryable || attempt >= retry.maxAttempts) throw err;
         const backoff = Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1));
         await pauseFor(advice.afterMs ?? backoff, this.stop.signal);
+      } finally {
+        release?.();
       }
     }
   }

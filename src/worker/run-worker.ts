@@ -57,7 +57,10 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   const tls = temporalTlsConfig(settings.connection.tls);
   const connection = await NativeConnection.connect({ address: settings.connection.temporalAddress, ...(tls ? { tls } : {}) });
   const identity = settings.identity ?? defaultWorkerIdentity(settings.type);
-  const deps: ActivityDeps = { store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices, debug: settings.debug };
+  const deps: ActivityDeps = {
+    store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices, debug: settings.debug,
+    callSlots: settings.inferenceSlots ?? 64,
+  };
   const activities = createActivities(deps);
   // The same codec as every client: payloads in history are encrypted when EVALCTL_CODEC_KEY is set.
   const dataConverter = payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {};
