@@ -91,6 +91,20 @@ export function temporalArgs(s: Omit<TemporalState, 'pid' | 'bin' | 'startedAt'>
  * search attributes registered and the Web UI up. Pass the same ports again to restart on them.
  */
 export async function startTemporal(opts: StackOptions): Promise<{ state: TemporalState; started: boolean }> {
+  // The dev server binds its internal services to ports it picks itself at start; another process can
+  // take one in between (seen with two test stacks starting at once). That start fails at once with
+  // "address already in use", and a new start picks again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporalOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || err instanceof PortInUseError || !(err instanceof Error) || !err.message.includes('address already in use')) throw err;
+      opts.log?.(`the Temporal dev server lost a port to another process while starting; starting it again (${attempt + 1} of 3)`);
+    }
+  }
+}
+
+async function startTemporalOnce(opts: StackOptions): Promise<{ state: TemporalState; started: boolean }> {
   const paths = stackPaths(opts.dataDir);
   const existing = readStackState(opts.dataDir).temporal;
   if (temporalAlive(existing)) return { state: existing, started: false };
