@@ -11,7 +11,7 @@ import { runCli } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv } from '../helpers/workers';
-import { readCallLog, startsPerKey, writeWorkload, type WorkloadSpec } from '../helpers/assignments';
+import { killAccounting, readCallLog, startsPerKey, writeWorkload, type WorkloadSpec } from '../helpers/assignments';
 
 /**
  * `fanout: batch` with the shard runner: one activity per shard runs the samples in process. These tests
@@ -159,17 +159,11 @@ test('batch: a worker killed mid-shard: the next attempt resumes from the checkp
   assert.ok(samples.every((s) => s.status === 'succeeded'), 'a sample run before the kill stays succeeded, not reused');
   const results = await store.results.find({ _id: { $in: samples.map((s) => s.sampleKey) } }).toArray();
   assert.equal(results.length, 400);
-  const log = readCallLog(callLog);
-  for (const r of results) {
-    const later = log.filter((e) => e.event === 'start' && e.sampleKey === r._id && e.t > r.finishedAt.getTime());
-    assert.deepEqual(later, [], `sample ${r._id} was called again after its result was stored`);
-  }
+  const { calledAfterStore, lost, starts } = killAccounting(readCallLog(callLog), results, first.proc.pid, killedAt);
+  assert.deepEqual(calledAfterStore, [], 'no sample was called again after its result was stored');
   // Calls the killed worker started for samples it had not stored by the kill are the only repeats: at most
   // the calls in flight (8) and the answers waiting for the next bulk write (the runner holds back past 4 x 8).
-  const storedAt = new Map(results.map((r) => [r._id, r.finishedAt.getTime()]));
-  const lost = log.filter((e) => e.event === 'start' && e.pid === first.proc.pid && (storedAt.get(e.sampleKey) ?? Infinity) > killedAt).length;
   assert.ok(lost <= 8 + 4 * 8, `${lost} calls not stored at the kill, at most in flight + the write backlog`);
-  const starts = [...startsPerKey(log).values()].reduce((a, b) => a + b, 0);
   assert.ok(starts <= 400 + lost, `model calls ${starts} <= 400 samples + ${lost} in flight at the kill`);
 });
 

@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv } from '../helpers/workers';
-import { readCallLog, startsPerKey, writeWorkload } from '../helpers/assignments';
+import { killAccounting, readCallLog, writeWorkload } from '../helpers/assignments';
 
 const getStack = useTestStack();
 const dir = mkdtempSync(join(tmpdir(), 'evalctl-faults-'));
@@ -45,16 +45,8 @@ test('a worker killed with SIGKILL mid-run: a new one finishes it, no stored sam
   assert.ok(samples.every((s) => s.status === 'succeeded'));
   const results = await store.results.find({ _id: { $in: samples.map((s) => s.sampleKey) } }).toArray();
   assert.equal(results.length, 300);
-  const log = readCallLog(callLog);
-  for (const r of results) {
-    const later = log.filter((e) => e.event === 'start' && e.sampleKey === r._id && e.t > r.finishedAt.getTime());
-    assert.deepEqual(later, [], `sample ${r._id} was called again after its result was stored`);
-  }
-  // Work in flight at the kill: calls the killed worker started for samples not stored before the kill
-  // (the call may have ended, but its result was not recorded yet, so it is lost with the process).
-  const storedAt = new Map(results.map((r) => [r._id, r.finishedAt.getTime()]));
-  const lost = log.filter((e) => e.event === 'start' && e.pid === first.proc.pid && (storedAt.get(e.sampleKey) ?? Infinity) > killedAt).length;
-  const starts = [...startsPerKey(log).values()].reduce((a, b) => a + b, 0);
+  const { calledAfterStore, lost, starts } = killAccounting(readCallLog(callLog), results, first.proc.pid, killedAt);
+  assert.deepEqual(calledAfterStore, [], 'no sample was called again after its result was stored');
   assert.ok(starts <= 300 + lost, `model calls ${starts} <= 300 samples + ${lost} in flight at the kill`);
 });
 

@@ -49,3 +49,26 @@ export function startsPerKey(entries: CallLogEntry[]): Map<string, number> {
   for (const e of entries) if (e.event === 'start') counts.set(e.sampleKey, (counts.get(e.sampleKey) ?? 0) + 1);
   return counts;
 }
+
+/** What a worker killed mid-run cost, from the call log and the stored results. */
+export interface KillAccounting {
+  /** Calls started for a sample after its result was stored: must be none. */
+  calledAfterStore: CallLogEntry[];
+  /** Calls the killed worker started for samples not stored by the kill (lost with the process). */
+  lost: number;
+  /** Every call started. */
+  starts: number;
+}
+
+/** Counts, from the call log, what a SIGKILL of the worker with pid `killedPid` at `killedAt` cost. */
+export function killAccounting(
+  log: CallLogEntry[], results: Array<{ _id: string; finishedAt: Date }>, killedPid: number | undefined, killedAt: number,
+): KillAccounting {
+  const storedAt = new Map(results.map((r) => [r._id, r.finishedAt.getTime()]));
+  const started = log.filter((e) => e.event === 'start');
+  return {
+    calledAfterStore: started.filter((e) => e.t > (storedAt.get(e.sampleKey) ?? Infinity)),
+    lost: started.filter((e) => e.pid === killedPid && (storedAt.get(e.sampleKey) ?? Infinity) > killedAt).length,
+    starts: started.length,
+  };
+}
