@@ -191,6 +191,26 @@ async function describeStuck(env: NodeJS.ProcessEnv, id: string): Promise<string
   }
 }
 
+/** Where a canceled assignment stands: its stored status and events, and the histories of its workflows. */
+async function describeEnding(s: Store, env: NodeJS.ProcessEnv, id: string): Promise<string> {
+  const doc = await s.assignments.findOne({ _id: id });
+  const events = await s.events.find({ assignmentId: id }).sort({ at: 1 }).toArray();
+  const t = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
+  try {
+    const lines = [`status: ${doc?.status} counts: ${JSON.stringify(doc?.counts)}`, `events: ${events.map((e) => `${e.type}@${e.at.toISOString()}`).join(' ')}`];
+    for (const wf of [doc?.workflowId ?? '', `evalctl/${id}/job/model0/task0`]) {
+      const handle = t.client.workflow.getHandle(wf);
+      const status = await handle.describe().then((d) => d.status.name, (e: unknown) => String(e));
+      const history = await handle.fetchHistory().catch(() => ({ events: [] }));
+      lines.push(`${wf} ${status}: ${(history.events ?? []).map((e) => String(e.eventType).replace('EVENT_TYPE_', '')).join(' ')}`);
+    }
+    lines.push((await runCli(['status', id], { env })).stdout);
+    return `${lines.join('\n')}\n`;
+  } finally {
+    await t.close();
+  }
+}
+
 test('failed and canceled endings notify webhook, slack and lark with their formats; events --follow ends with the log', async () => {
   const { store, env } = await setup();
   const failing = workload({ name: 'notify-failed', models: 1, tasks: 1, samples: 20, salt: 'nf' }, (c) => {
@@ -221,8 +241,12 @@ test('failed and canceled endings notify webhook, slack and lark with their form
       process.stderr.write(await describeStuck(env, canceledId));
       throw err;
     });
-  assert.equal((await runCli(['cancel', canceledId], { env })).code, 0);
-  const followed = await follow;
+  const canceled = await runCli(['cancel', canceledId], { env });
+  assert.equal(canceled.code, 0, canceled.stderr);
+  const followed = await follow.catch(async (err: unknown) => {
+    process.stderr.write(`cancel printed: ${canceled.stdout}\n${await describeEnding(store, env, canceledId)}`);
+    throw err;
+  });
   assert.equal(followed.code, 0, followed.stderr);
   const types = followed.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
   assert.ok(types.includes('canceled') && types.at(-1) === 'finalized', types.join(','));
