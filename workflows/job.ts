@@ -13,6 +13,7 @@ import {
 import { JobState } from './job-state';
 import { DB_ACTIVITY, LOCAL_DB_ACTIVITY } from './presets';
 import { sampleWorkflow } from './sample';
+import { shieldedStart } from './children';
 import { runShardedJob } from './shard';
 import { episodeWorkflow } from './episode';
 import { environmentOverall } from './overall';
@@ -132,7 +133,8 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
     ...(input.job.agent ? { agent: input.job.agent } : {}),
   };
   try {
-    const child = await startChild(input.job.agent ? episodeWorkflow : sampleWorkflow, {
+    // A cancel of this job must not interrupt the start (see shieldedStart): cancelInFlight cancels the child.
+    const child = await shieldedStart(() => startChild(input.job.agent ? episodeWorkflow : sampleWorkflow, {
       workflowId: sampleWorkflowId(sample.sampleKey),
       args: [childInput],
       parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -143,7 +145,7 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
         { key: EvalModelKey, value: input.job.modelId },
         { key: EvalTaskKey, value: input.job.taskId },
       ],
-    });
+    }));
     // The outcome comes back by signal; the result promise is only kept from rejecting unhandled.
     child.result().catch(() => undefined);
     state.assign(sample.index, sample.sampleKey, true);
