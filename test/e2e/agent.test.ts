@@ -11,9 +11,11 @@ import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
 import { startAgentBenchServer } from '../fixtures/agentbench-server';
+import { readCallLog } from '../helpers/assignments';
 
 const getStack = useTestStack();
 const dir = mkdtempSync(join(tmpdir(), 'evalctl-agent-'));
+const callLog = join(dir, 'calls.jsonl');
 const workers: WorkerProcess[] = [];
 let store: Store | undefined;
 
@@ -23,7 +25,7 @@ after(async () => {
 });
 
 async function setup(): Promise<{ store: Store; env: NodeJS.ProcessEnv }> {
-  const env = stackEnv(getStack());
+  const env = stackEnv(getStack(), { EVALCTL_SIMULATED_CALL_LOG: callLog });
   store ??= await openStore(getStack().mongoUrl);
   if (workers.length === 0) workers.push(await startWorkerProcess(env, 'all'));
   return { store, env };
@@ -147,4 +149,35 @@ test('AgentBench v0.2 contract: 406 is retried, episodes end, and the overall me
   assert.deepEqual(job?.overall, expected);
   const mean = results.reduce((s, r) => s + (r.score?.value ?? 0), 0) / results.length;
   assert.equal(mean, (expected as { success_rate: number }).success_rate);
+});
+
+test('cancel mid-episode: the run ends canceled, model turns in flight end, none starts after cancel returns, no session is left', async (t) => {
+  const { store, env } = await setup();
+  await taskWorker(t, env, 'number-guess', 3);
+  // The tests of this file run one after another: calls from now on are this run's.
+  const startedAt = Date.now();
+  const res = await runCli(['start', writeConfig('guess-cancel', guess(13, 12), 1_500, 0.3), '--json'], { env });
+  assert.equal(res.code, 0, res.stderr);
+  const { assignmentId: id } = JSON.parse(res.stdout) as { assignmentId: string };
+  const turnsOf = () => readCallLog(callLog).filter((e) => e.t >= startedAt);
+  await waitFor(async () => (await store.sessions.countDocuments({ assignmentId: id, turn: { $gte: 1 } })) > 0, { timeoutMs: 60_000, intervalMs: 100, message: 'a session past its first turn' });
+  const canceled = await runCli(['cancel', id, '--json'], { env });
+  const returnedAt = Date.now();
+  assert.equal(canceled.code, 0, canceled.stderr);
+  assert.deepEqual(JSON.parse(canceled.stdout), [{ assignmentId: id, status: 'canceled' }]);
+  const doc = await store.assignments.findOne({ _id: id });
+  assert.equal(doc?.status, 'canceled');
+  const c = doc!.counts;
+  assert.ok(c.canceled > 0, 'episodes not finished by the cancel count as canceled');
+  assert.equal(c.succeeded + c.failed + c.reused + c.canceled, c.total);
+  const calls = await waitFor(() => {
+    const entries = turnsOf();
+    const open = entries.filter((e) => e.event === 'start').length - entries.filter((e) => e.event !== 'start').length;
+    return open === 0 ? entries : undefined;
+  }, { timeoutMs: 30_000, message: 'every model turn in flight to end' });
+  assert.ok(calls.some((e) => e.event === 'end'), 'turns ran before the cancel');
+  assert.deepEqual(calls.filter((e) => e.event === 'start' && e.t > returnedAt), [], 'no model turn starts after cancel returns');
+  await waitFor(async () => (await store.sessions.countDocuments({ assignmentId: id })) === 0, { timeoutMs: 30_000, message: 'the sessions of canceled episodes to close' });
+  // Episodes in flight at the cancel are recorded canceled by their own workflow (not only counted so).
+  assert.ok(await store.samples.countDocuments({ assignmentId: id, status: 'canceled' }) >= 1, 'in-flight episodes recorded canceled');
 });
