@@ -79,3 +79,19 @@ test('cancel mid-run: canceled within 10 s, in-flight calls aborted, no call sta
   assert.equal(status.status, 'canceled');
   assert.equal(status.counts.canceled, status.counts.total);
 });
+
+test('cancel with no worker up: the wait fails with exit 1 and says so; once a worker runs, cancel ends the assignment', async (t) => {
+  const env = stackEnv(getStack());
+  store ??= await openStore(getStack().mongoUrl);
+  const id = await started(env, writeWorkload(dir, { name: 'cancel-unserved', models: 1, tasks: 1, samples: 5, salt: 'cancel-unserved' }));
+  const waited = await runCli(['cancel', id, '--wait', '1'], { env });
+  assert.equal(waited.code, 1, waited.stdout);
+  assert.match(waited.stderr, new RegExp(`cancel requested, but ${id} had not ended after 1 s`));
+  assert.notEqual((await store.assignments.findOne({ _id: id }))?.status, 'canceled');
+  const worker = await startWorkerProcess(env);
+  t.after(() => worker.kill('SIGKILL'));
+  const res = await runCli(['cancel', id, '--json'], { env });
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(JSON.parse(res.stdout), [{ assignmentId: id, status: 'canceled' }]);
+  assert.equal((await store.assignments.findOne({ _id: id }))?.status, 'canceled');
+});
