@@ -179,20 +179,8 @@ async function checkExport(s: Store, id: string, out: string): Promise<void> {
   assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), /\| model \| task0 \| task1 \|/);
 }
 
-/** What a job that never started its samples looked like: status and the job workflow's history, for the failure message. */
-async function describeStuck(env: NodeJS.ProcessEnv, id: string): Promise<string> {
-  const t = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
-  try {
-    const history = await t.client.workflow.getHandle(`evalctl/${id}/job/model0/task0`).fetchHistory().catch(() => ({ events: [] }));
-    const types = (history.events ?? []).map((e) => String(e.eventType));
-    return `status: ${(await runCli(['status', id], { env })).stdout}\njob history: ${types.join(' ')}\n`;
-  } finally {
-    await t.close();
-  }
-}
-
-/** Where a canceled assignment stands: its stored status and events, and the histories of its workflows. */
-async function describeEnding(s: Store, env: NodeJS.ProcessEnv, id: string): Promise<string> {
+/** Where an assignment stands, for a failure message: its stored status and events, and its workflows' histories. */
+async function describeRun(s: Store, env: NodeJS.ProcessEnv, id: string): Promise<string> {
   const doc = await s.assignments.findOne({ _id: id });
   const events = await s.events.find({ assignmentId: id }).sort({ at: 1 }).toArray();
   const t = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
@@ -238,13 +226,14 @@ test('failed and canceled endings notify webhook, slack and lark with their form
   const follow = runCli(['events', canceledId, '--follow', '--json', '--interval-ms', '200'], { env, timeoutMs: 120_000 });
   await waitFor(() => readCallLog(callLog).some((e) => e.event === 'end' && e.t > startedAt), { timeoutMs: 60_000, message: 'calls to run' })
     .catch(async (err: unknown) => {
-      process.stderr.write(await describeStuck(env, canceledId));
+      process.stderr.write(await describeRun(store, env, canceledId));
       throw err;
     });
   const canceled = await runCli(['cancel', canceledId], { env });
+  if (canceled.code !== 0) process.stderr.write(await describeRun(store, env, canceledId));
   assert.equal(canceled.code, 0, canceled.stderr);
   const followed = await follow.catch(async (err: unknown) => {
-    process.stderr.write(`cancel printed: ${canceled.stdout}\n${await describeEnding(store, env, canceledId)}`);
+    process.stderr.write(await describeRun(store, env, canceledId));
     throw err;
   });
   assert.equal(followed.code, 0, followed.stderr);
