@@ -4,16 +4,17 @@ import { ModelConfigSchema } from '../config/schema-model';
 import {
   INFERENCE_QUEUE, ORCHESTRATOR_QUEUE, SCORING_QUEUE, endpointInferenceQueue, gpuInferenceQueue,
 } from '../contracts/queues';
+import { environmentQueue } from '../contracts/episode';
 import type { Store } from '../store/store';
 import type { FleetConfig } from './fleet-config';
 import { parseIdentity, type WorkerIdentity } from './identity';
 
 /**
  * `workers list`: who polls evalctl's queues, from Temporal itself (DescribeTaskQueue). Temporal cannot
- * list task queues, so the queues asked about are the fixed ones, plus the queues of every model of the
- * assignments not yet ended and of the 100 most recent ones (from their config snapshots), plus those of
- * a fleet config (`-c`) and `--queue`. A GPU worker whose tag no assignment used yet shows up only with
- * `-c` or `--queue`.
+ * list task queues, so the queues asked about are the fixed ones, plus the queues of every model and agent
+ * environment of the assignments not yet ended and of the 100 most recent ones (from their config
+ * snapshots), plus those of a fleet config (`-c`) and `--queue`. A GPU worker whose tag no assignment used
+ * yet, or a task worker of an environment no assignment used yet, shows up only with `-c` or `--queue`.
  * Pollers stay listed for a few minutes after their last poll, hence "last seen".
  */
 
@@ -49,6 +50,11 @@ export async function liveAssignmentQueues(store: Store): Promise<string[]> {
     for (const raw of Array.isArray(doc.config.models) ? doc.config.models : []) {
       const model = ModelConfigSchema.safeParse(raw);
       if (model.success) queues.add(inferenceQueueFor(model.data));
+    }
+    // Agent tasks: the environment's shared queue, which every task worker of that environment polls.
+    for (const raw of Array.isArray(doc.config.tasks) ? doc.config.tasks : []) {
+      const name = (raw as { kind?: unknown; environment?: { name?: unknown } }).environment?.name;
+      if ((raw as { kind?: unknown }).kind === 'agent' && typeof name === 'string') queues.add(environmentQueue(name));
     }
   }
   return [...queues];

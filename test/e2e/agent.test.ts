@@ -12,6 +12,7 @@ import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
 import { startAgentBenchServer } from '../fixtures/agentbench-server';
 import { readCallLog } from '../helpers/assignments';
+import type { PollerRow } from '../../src/worker/pollers';
 
 const getStack = useTestStack();
 const dir = mkdtempSync(join(tmpdir(), 'evalctl-agent-'));
@@ -83,6 +84,11 @@ test('number guessing: every episode ends with a transcript and a score; session
     sawSessions = listed.every((r) => r.task === 'guess-a' && r.worker.startsWith('task@'));
   });
   assert.ok(sawSessions, 'sessions name their task and task worker');
+  // workers list asks about the environment's queue of recent agent tasks, so task workers are listed.
+  const listed = await runCli(['workers', 'list', '--json'], { env });
+  assert.equal(listed.code, 0, listed.stderr);
+  const rows = (JSON.parse(listed.stdout) as { workers: PollerRow[] }).workers;
+  assert.ok(rows.some((r) => r.worker?.type === 'task' && r.queues.some((q) => q.startsWith('evalctl-task.number-guess '))), JSON.stringify(rows));
   const results = await episodesOf(store, id);
   assert.equal(results.length, 8);
   for (const r of results) {
