@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { calculateOverall } from '../../src/environments/builtin/number-guess';
 import { openStore, type Store } from '../../src/store/store';
-import { runCli } from '../helpers/cli';
+import { runCli, startAssignment } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
@@ -162,9 +162,7 @@ test('cancel mid-episode: the run ends canceled, model turns in flight end, none
   await taskWorker(t, env, 'number-guess', 3);
   // The tests of this file run one after another: calls from now on are this run's.
   const startedAt = Date.now();
-  const res = await runCli(['start', writeConfig('guess-cancel', guess(13, 12), 1_500, 0.3), '--json'], { env });
-  assert.equal(res.code, 0, res.stderr);
-  const { assignmentId: id } = JSON.parse(res.stdout) as { assignmentId: string };
+  const id = await startAssignment(env, writeConfig('guess-cancel', guess(13, 12), 1_500, 0.3));
   const turnsOf = () => readCallLog(callLog).filter((e) => e.t >= startedAt);
   await waitFor(async () => (await store.sessions.countDocuments({ assignmentId: id, turn: { $gte: 1 } })) > 0, { timeoutMs: 60_000, intervalMs: 100, message: 'a session past its first turn' });
   const canceled = await runCli(['cancel', id, '--json'], { env });

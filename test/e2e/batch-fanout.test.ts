@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml';
 import { aggregate } from '../../src/metrics';
 import { openStore, type Store } from '../../src/store/store';
 import { connectTemporal } from '../../src/temporal/client';
-import { runCli } from '../helpers/cli';
+import { runCli, startAssignment } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv } from '../helpers/workers';
@@ -47,12 +47,6 @@ function batchWorkload(spec: WorkloadSpec, provider: Record<string, unknown> = {
   return path;
 }
 
-async function start(env: NodeJS.ProcessEnv, config: string): Promise<string> {
-  const res = await runCli(['start', config, '--json'], { env });
-  assert.equal(res.code, 0, res.stderr);
-  return (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
-}
-
 async function status(env: NodeJS.ProcessEnv, id: string): Promise<StatusView> {
   const res = await runCli(['status', id, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);
@@ -71,7 +65,7 @@ test('batch: every sample stored once with exact aggregates, progress while shar
   const worker = await startWorkerProcess(env);
   t.after(() => worker.kill('SIGKILL'));
   const config = batchWorkload({ name: 'batch-main', models: 1, tasks: 2, samples: 300, salt: 'batch-main', latencyMs: { distribution: 'uniform', min: 100, max: 300 }, concurrency: 8 });
-  const id = await start(env, config);
+  const id = await startAssignment(env, config);
   // Progress moves while the shards (one activity each) still run: counts come from the runners' reports.
   const midway = await waitFor(async () => {
     const s = await status(env, id);
@@ -110,7 +104,7 @@ test('batch: every sample stored once with exact aggregates, progress while shar
     await temporal.close();
   }
   // The same config again: every sample is reused, no model call.
-  const again = await finish(env, await start(env, config));
+  const again = await finish(env, await startAssignment(env, config));
   assert.equal(again.status, 'completed');
   assert.equal(again.counts.reused, 600);
   assert.equal(readCallLog(callLog).filter((e) => e.event === 'start').length, 600, 'the second run made no model call');
@@ -126,7 +120,7 @@ test('batch: 429s are retried in process by the retry settings, every sample end
     { rateLimitRate: 0.3, retryAfterMs: 20 },
     { retry: { maxAttempts: 12, initialIntervalMs: 10, backoffCoefficient: 1, maxIntervalMs: 10 } },
   );
-  const id = await start(env, config);
+  const id = await startAssignment(env, config);
   const end = await finish(env, id);
   assert.equal(end.status, 'completed');
   assert.equal(end.counts.succeeded, 200);
@@ -145,7 +139,7 @@ test('batch: a worker killed mid-shard: the next attempt resumes from the checkp
   const first = await startWorkerProcess(env);
   t.after(() => first.kill('SIGKILL'));
   const config = batchWorkload({ name: 'batch-kill', models: 1, tasks: 1, samples: 400, salt: 'batch-kill', latencyMs: { distribution: 'uniform', min: 50, max: 250 }, concurrency: 8 });
-  const id = await start(env, config);
+  const id = await startAssignment(env, config);
   await waitFor(async () => (await store.samples.countDocuments({ assignmentId: id })) >= 120, { timeoutMs: 120_000, message: '120 stored samples' });
   await first.kill('SIGKILL');
   const killedAt = Date.now();
@@ -172,7 +166,7 @@ test('batch: pause stops new calls until resume; cancel aborts in-flight calls a
   const { env, store } = await setup(callLog);
   const worker = await startWorkerProcess(env);
   t.after(() => worker.kill('SIGKILL'));
-  const pausing = await start(env, batchWorkload({ name: 'batch-pause', models: 1, tasks: 1, samples: 150, salt: 'batch-pause', latencyMs: 200, concurrency: 4 }));
+  const pausing = await startAssignment(env, batchWorkload({ name: 'batch-pause', models: 1, tasks: 1, samples: 150, salt: 'batch-pause', latencyMs: 200, concurrency: 4 }));
   await waitFor(() => readCallLog(callLog).filter((e) => e.event === 'start').length >= 8, { timeoutMs: 60_000, message: 'calls to start' });
   assert.equal((await runCli(['pause', pausing], { env })).code, 0);
   const pausedAt = Date.now();
@@ -184,7 +178,7 @@ test('batch: pause stops new calls until resume; cancel aborts in-flight calls a
   assert.equal(resumed.status, 'completed');
   assert.equal(resumed.counts.succeeded, 150);
 
-  const canceling = await start(env, batchWorkload({ name: 'batch-cancel', models: 1, tasks: 1, samples: 100, salt: 'batch-cancel', latencyMs: 20_000, concurrency: 6 }));
+  const canceling = await startAssignment(env, batchWorkload({ name: 'batch-cancel', models: 1, tasks: 1, samples: 100, salt: 'batch-cancel', latencyMs: 20_000, concurrency: 6 }));
   const before = readCallLog(callLog).length;
   await waitFor(() => readCallLog(callLog).slice(before).filter((e) => e.event === 'start').length >= 6, { timeoutMs: 60_000, message: '6 calls in flight' });
   const t0 = Date.now();

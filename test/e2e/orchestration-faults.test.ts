@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../src/store/store';
-import { runCli } from '../helpers/cli';
+import { runCli, startAssignment } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv } from '../helpers/workers';
@@ -18,12 +18,6 @@ after(async () => {
   await store?.close();
 });
 
-async function started(env: NodeJS.ProcessEnv, config: string): Promise<string> {
-  const res = await runCli(['start', config, '--json'], { env });
-  assert.equal(res.code, 0, res.stderr);
-  return (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
-}
-
 test('a worker killed with SIGKILL mid-run: a new one finishes it, no stored sample is called again', async (t) => {
   const callLog = join(dir, 'kill-calls.jsonl');
   const env = stackEnv(getStack(), { EVALCTL_SIMULATED_CALL_LOG: callLog });
@@ -31,7 +25,7 @@ test('a worker killed with SIGKILL mid-run: a new one finishes it, no stored sam
   const first = await startWorkerProcess(env);
   t.after(() => first.kill('SIGKILL'));
   const config = writeWorkload(dir, { name: 'killed', models: 3, tasks: 2, samples: 50, salt: 'killed', latencyMs: { distribution: 'uniform', min: 50, max: 250 }, concurrency: 8 });
-  const id = await started(env, config);
+  const id = await startAssignment(env, config);
   await waitFor(async () => (await store!.samples.countDocuments({ assignmentId: id })) >= 60, { timeoutMs: 120_000, message: '60 stored samples' });
   await first.kill('SIGKILL');
   const killedAt = Date.now();
@@ -57,7 +51,7 @@ test('cancel mid-run: canceled within 10 s, in-flight calls aborted, no call sta
   const worker = await startWorkerProcess(env);
   t.after(() => worker.kill('SIGKILL'));
   const config = writeWorkload(dir, { name: 'canceled', models: 2, tasks: 1, samples: 100, salt: 'canceled', latencyMs: 20_000, concurrency: 6 });
-  const id = await started(env, config);
+  const id = await startAssignment(env, config);
   await waitFor(() => readCallLog(callLog).filter((e) => e.event === 'start').length >= 12, { timeoutMs: 60_000, message: '12 calls in flight' });
   const t0 = Date.now();
   const res = await runCli(['cancel', id, '--json'], { env });
@@ -83,7 +77,7 @@ test('cancel mid-run: canceled within 10 s, in-flight calls aborted, no call sta
 test('cancel with no worker up: the wait fails with exit 1 and says so; once a worker runs, cancel ends the assignment', async (t) => {
   const env = stackEnv(getStack());
   store ??= await openStore(getStack().mongoUrl);
-  const id = await started(env, writeWorkload(dir, { name: 'cancel-unserved', models: 1, tasks: 1, samples: 5, salt: 'cancel-unserved' }));
+  const id = await startAssignment(env, writeWorkload(dir, { name: 'cancel-unserved', models: 1, tasks: 1, samples: 5, salt: 'cancel-unserved' }));
   const waited = await runCli(['cancel', id, '--wait', '1'], { env });
   assert.equal(waited.code, 1, waited.stdout);
   assert.match(waited.stderr, new RegExp(`cancel requested, but ${id} had not ended after 1 s`));

@@ -11,7 +11,7 @@ import { parseCsv } from '../../src/report/format';
 import { openStore, type Store } from '../../src/store/store';
 import { connectTemporal } from '../../src/temporal/client';
 import type { EventDoc } from '../../src/store/documents';
-import { runCli } from '../helpers/cli';
+import { runCli, startAssignment } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
@@ -62,12 +62,6 @@ function workload(spec: WorkloadSpec, patch: (config: Record<string, unknown> & 
   return path;
 }
 
-async function start(env: NodeJS.ProcessEnv, config: string): Promise<string> {
-  const res = await runCli(['start', config, '--json'], { env });
-  assert.equal(res.code, 0, res.stderr);
-  return (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
-}
-
 async function eventsOf(s: Store, id: string): Promise<EventDoc[]> {
   return s.events.find({ assignmentId: id }).sort({ at: 1 }).toArray();
 }
@@ -110,7 +104,7 @@ test('report figures equal a recomputation from raw results; json and csv parse;
     c.output = join(dir, 'out-{NAME}');
     c.notify = [{ kind: 'webhook', url: `${hookBase}/completed`, on: ['completed'] }];
   });
-  const id = await start(env, config);
+  const id = await startAssignment(env, config);
   assert.equal((await runCli(['watch', id], { env, timeoutMs: 300_000 })).code, 0);
   const events = await finalized(store, id);
   const expected = await recompute(store, id);
@@ -206,7 +200,7 @@ test('failed and canceled endings notify webhook, slack and lark with their form
     c.failOnError = true;
     c.notify = ['webhook', 'slack', 'lark'].map((kind) => ({ kind, url: `${hookBase}/${kind}`, on: ['failed'] }));
   });
-  const failedId = await start(env, failing);
+  const failedId = await startAssignment(env, failing);
   assert.equal((await runCli(['watch', failedId], { env, timeoutMs: 300_000 })).code, 1);
   await finalized(store, failedId);
   const mine = (path: string) => received.find((r) => r.path === path && JSON.stringify(r.body).includes(failedId));
@@ -222,7 +216,7 @@ test('failed and canceled endings notify webhook, slack and lark with their form
     c.notify = [{ kind: 'webhook', url: `${hookBase}/canceled`, on: ['canceled'] }, { kind: 'webhook', url: `${hookBase}/never`, on: ['completed'] }];
   });
   const startedAt = Date.now();
-  const canceledId = await start(env, slow);
+  const canceledId = await startAssignment(env, slow);
   const follow = runCli(['events', canceledId, '--follow', '--json', '--interval-ms', '200'], { env, timeoutMs: 120_000 });
   await waitFor(() => readCallLog(callLog).some((e) => e.event === 'end' && e.t > startedAt), { timeoutMs: 60_000, message: 'calls to run' })
     .catch(async (err: unknown) => {
@@ -253,7 +247,7 @@ test('with the receiver down the assignment still completes, quickly, and a noti
   const config = workload({ name: 'notify-down', models: 1, tasks: 1, samples: 5, salt: 'down' }, (c) => {
     c.notify = [{ kind: 'webhook', url: `http://127.0.0.1:${port}/hook` }];
   });
-  const id = await start(env, config);
+  const id = await startAssignment(env, config);
   assert.equal((await runCli(['watch', id], { env, timeoutMs: 300_000 })).code, 0);
   assert.equal((await store.assignments.findOne({ _id: id }))?.status, 'completed');
   const events = await finalized(store, id);
@@ -275,7 +269,7 @@ test('the leaderboard changes when a better run of a model completes', async () 
       c.models[0].provider.accuracy = accuracy;
       c.models[0].provider.seed = seed;
     });
-    const id = await start(env, config);
+    const id = await startAssignment(env, config);
     assert.equal((await runCli(['watch', id], { env, timeoutMs: 300_000 })).code, 0);
     await finalized(store, id);
     return id;

@@ -34,3 +34,10 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
     });
   });
 }
+
+/** `evalctl start <config> --json` that must succeed; the new assignment's id. */
+export async function startAssignment(env: NodeJS.ProcessEnv, config: string): Promise<string> {
+  const res = await runCli(['start', config, '--json'], { env });
+  if (res.code !== 0) throw new Error(`evalctl start ${config} exited ${res.code}: ${res.stderr}`);
+  return (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
+}
