@@ -14,6 +14,8 @@ export class JobState {
   readonly counts: Counts;
   private readonly inFlight: Map<number, InFlightSample>;
   private readonly retryQueue: number[];
+  /** Indexes whose start was refused by a closed execution of their key that could not be adopted, and how often. */
+  private readonly refusals: Map<number, number>;
   /** Indexes handed to a prepare call that has not answered yet. */
   private readonly preparing = new Set<number>();
   /** Prepared samples waiting for room in the window. */
@@ -27,6 +29,7 @@ export class JobState {
     this.counts = { ...input.counts, running: input.inFlight.length };
     this.inFlight = new Map(input.inFlight.map((s) => [s.index, s]));
     this.retryQueue = [...input.retryQueue];
+    this.refusals = new Map(input.refusals ?? []);
   }
 
   /** Free places in the window. */
@@ -100,6 +103,7 @@ export class JobState {
   /** Records how an in-flight sample ended; a second report for the same index is ignored. */
   complete(index: number, status: SampleStatus): boolean {
     if (!this.inFlight.delete(index)) return false;
+    this.refusals.delete(index);
     this.counts[status] += 1;
     this.counts.running = this.inFlight.size;
     return true;
@@ -115,6 +119,20 @@ export class JobState {
   requeue(index: number): void {
     if (this.inFlight.delete(index)) this.retryQueue.push(index);
     this.counts.running = this.inFlight.size;
+  }
+
+  /**
+   * An in-flight index whose start was refused and whose execution could not be adopted (it had closed):
+   * planned again, so MongoDB decides whether it is done; the next start may replace the closed execution.
+   */
+  refused(index: number): void {
+    this.refusals.set(index, this.refusalsOf(index) + 1);
+    this.requeue(index);
+  }
+
+  /** How often the start of this index was refused by an execution that could not be adopted. */
+  refusalsOf(index: number): number {
+    return this.refusals.get(index) ?? 0;
   }
 
   /** Marks every sample never started as canceled, for the final counts of a canceled job. */
@@ -143,6 +161,7 @@ export class JobState {
       counts: { ...this.counts },
       paused: this.paused,
       runs: base.runs + 1,
+      refusals: [...this.refusals].sort((a, b) => a[0] - b[0]),
     };
   }
 

@@ -25,6 +25,13 @@ const local = proxyLocalActivities<Activities>(LOCAL_DB_ACTIVITY);
 const MAX_BATCH = 200;
 /** Continue as new well before the service's history limits. */
 const MAX_HISTORY_EVENTS = 8_000;
+/**
+ * Starts of one index refused by an execution that then could not be adopted, before the sample fails:
+ * each refusal means an execution of its key closed in between, so a loop that makes no progress ends.
+ */
+const MAX_START_REFUSALS = 5;
+/** How the error of a sample that could never be started begins. */
+const START_REFUSED = 'execution could not be started';
 
 /**
  * Runs one model on one task: a sliding window of sample executions over the sample indexes, continuing
@@ -132,6 +139,8 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
     // Agent tasks (issue 11): the sample runs as an episode against the task's environment.
     ...(input.job.agent ? { agent: input.job.agent } : {}),
   };
+  const refusals = state.refusalsOf(sample.index);
+  if (refusals >= MAX_START_REFUSALS) return failUnstartable(state, childInput, refusals);
   try {
     // A cancel of this job must not interrupt the start (see shieldedStart): cancelInFlight cancels the child.
     const child = await shieldedStart(() => startChild(input.job.agent ? episodeWorkflow : sampleWorkflow, {
@@ -139,7 +148,9 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
       args: [childInput],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       cancellationType: ChildWorkflowCancellationType.ABANDON,
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      // A closed execution that succeeded first refuses the start, so MongoDB is asked again (another job may
+      // just have stored the result); once MongoDB says it is not done, the closed execution is replaced.
+      workflowIdReusePolicy: refusals > 0 ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
       typedSearchAttributes: [
         { key: EvalAssignmentKey, value: input.assignmentId },
         { key: EvalModelKey, value: input.job.modelId },
@@ -155,6 +166,14 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
   }
 }
 
+/** Fails a sample whose start keeps being refused by executions that close before they can be adopted. */
+async function failUnstartable(state: JobState, sample: SampleWorkflowInput, refusals: number): Promise<void> {
+  const error = `${START_REFUSED}: sample ${sample.index} (workflow ${sampleWorkflowId(sample.sampleKey)}) was refused ${refusals} times by an execution of its key that closed before it could be adopted, without a stored result`;
+  const waiter = { jobWorkflowId: sample.parentWorkflowId, assignmentId: sample.assignmentId, jobId: sample.jobId, index: sample.index };
+  await db.recordOutcome({ sample, waiters: [waiter], status: 'failed', error });
+  state.complete(sample.index, 'failed');
+}
+
 /** Asks the running execution of this key to report to us too; if it is gone, the index is planned again. */
 async function adopt(input: JobWorkflowInput, state: JobState, self: string, sample: PreparedSample): Promise<void> {
   state.assign(sample.index, sample.sampleKey, false);
@@ -163,7 +182,8 @@ async function adopt(input: JobWorkflowInput, state: JobState, self: string, sam
       jobWorkflowId: self, assignmentId: input.assignmentId, jobId: input.job.jobId, index: sample.index,
     });
   } catch {
-    state.requeue(sample.index);
+    // Gone: it closed since the start was refused. MongoDB decides whether the sample is done.
+    state.refused(sample.index);
   }
 }
 

@@ -79,6 +79,11 @@ export interface JobWorkflowInput {
   paused: boolean;
   /** How many runs of this job workflow came before this one (continue-as-new). */
   runs: number;
+  /**
+   * Indexes whose start was refused by a closed execution of their key that could not be adopted, with how
+   * often ([index, count]); absent in older histories.
+   */
+  refusals?: Array<[number, number]>;
 }
 
 /** A sample a job waits on: the execution's key, and whether this job started it or adopted it. */

@@ -90,6 +90,26 @@ test('an adopted run canceled by someone else is planned again, not counted', ()
   assert.equal(state.counts.canceled, 1);
 });
 
+test('a refused start that could not be adopted is planned again, counted per index across continue-as-new', () => {
+  const base = input(3, 3);
+  const state = new JobState(base);
+  fill(state);
+  state.refused(1);
+  assert.equal(state.counts.running, 2);
+  assert.equal(state.refusalsOf(1), 1);
+  assert.deepEqual(state.takeForPrepare(5), [1], 'the refused index is prepared again: MongoDB decides');
+  state.prepared(prep([1]));
+  state.takeToLaunch();
+  state.refused(1);
+  const next = new JobState(state.toInput(base));
+  assert.equal(next.refusalsOf(1), 2, 'refusals survive continue-as-new');
+  assert.equal(next.refusalsOf(0), 0);
+  next.prepared(prep(next.takeForPrepare(5)));
+  next.takeToLaunch();
+  next.complete(1, 'succeeded');
+  assert.equal(next.refusalsOf(1), 0, 'an ended index forgets its refusals');
+});
+
 test('a failed prepare call gives its indexes back', () => {
   const state = new JobState(input(3, 3));
   const indexes = state.takeForPrepare(10);
