@@ -13,7 +13,7 @@ export interface ActivityDeps {
   workerIdentity: string;
   /** Extra environment for the processes a model call starts (CUDA_VISIBLE_DEVICES from the device manager). */
   leaseDevices?: (model: ModelConfig) => Promise<DeviceLease>;
-  /** Model calls shard runners in this process may have in flight at once (the worker's `--slots`). */
+  /** Model calls this process may have in flight at once, over every queue it polls (the worker's `--slots`). */
   callSlots?: number;
   /** Sees every sample's prompt, prediction and score, for `evalctl run --debug`. */
   debug?: (event: DebugEvent) => void;

@@ -8,6 +8,7 @@ import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { toFailure } from './failures';
 import { waitWhile, withHeartbeat } from './heartbeat';
 import { sampleFor, type KeyedSample } from '../src/plan/samples';
+import { processSlots } from './slots';
 
 /** What a model call hands to scoring, through history: the prediction and its accounting. */
 export interface Inferred {
@@ -50,6 +51,7 @@ export function modelCaller(deps: ActivityDeps): ModelCall {
 
 /** Builds the activities of the inference queues: a model call, or a model call scored and stored in one step. */
 export function inferActivities(deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall, scoreAndStore: (input: ScoreInput) => Promise<SampleOutcome>) {
+  const slots = processSlots(deps);
   /**
    * One model call for one sample. Waits while the assignment is paused or being canceled, so no call
    * starts then; the call itself is aborted when the activity is cancelled.
@@ -61,7 +63,14 @@ export function inferActivities(deps: ActivityDeps, configs: ConfigCache, callMo
     await waitWhile(async () => isHeld(await holdOf(deps, sample.assignmentId)));
     const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
     try {
-      return await withHeartbeat((signal) => callModel(sample.assignmentId, model, task, keyed, signal, ctx.info.attempt));
+      return await withHeartbeat(async (signal) => {
+        const release = await slots?.take(signal);
+        try {
+          return await callModel(sample.assignmentId, model, task, keyed, signal, ctx.info.attempt);
+        } finally {
+          release?.();
+        }
+      });
     } catch (err) {
       throw toFailure(err);
     }

@@ -11,7 +11,7 @@ import { permanent, retryAdvice } from './failures';
 import { holdOf, type Hold, type Inferred, type ModelCall } from './infer';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
-import { Slots } from './slots';
+import { processSlots, type Slots } from './slots';
 import { recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type StoredResult } from './records';
 import { findByIds } from '../src/store/store';
 import { figuresOf } from '../src/store/documents';
@@ -44,7 +44,7 @@ export interface ShardCheckpoint {
 export function shardRunnerActivities(deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall) {
   const scorers = new BuiltCache<Scorer>();
   const holds = new HoldCache(deps);
-  const slots = deps.callSlots ? new Slots(deps.callSlots) : undefined;
+  const slots = processSlots(deps);
   return {
     /** Runs every sample of one shard (see the module comment); returns how they ended. */
     async runShard(input: ShardWorkflowInput): Promise<ShardCounts> {

@@ -39,3 +39,17 @@ export class Slots {
     return this.size - this.free;
   }
 }
+
+const perProcess = new WeakMap<object, Slots>();
+
+/**
+ * The one count of model-call places for everything built over the same dependencies (one worker process):
+ * per-sample calls and shard runners alike, whichever queue their task came from, so `--slots` bounds the
+ * worker, not each queue it polls. Undefined when the worker sets no count.
+ */
+export function processSlots(deps: { callSlots?: number }): Slots | undefined {
+  if (!deps.callSlots) return undefined;
+  let slots = perProcess.get(deps);
+  if (!slots) perProcess.set(deps, (slots = new Slots(deps.callSlots)));
+  return slots;
+}

@@ -13,6 +13,10 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  program.option('--verbose', 'show everything: SDK warnings, build output, stack traces (same as EVALCTL_DEBUG=1)');
+  program.hook('preAction', (cmd) => {
+    if (cmd.opts<{ verbose?: boolean }>().verbose) process.env.EVALCTL_DEBUG = '1';
+  });
   addConnectionOptions(program);
   registerCommands(program);
   try {

@@ -18,7 +18,7 @@ export function queuesNeeded(config: AssignmentConfig): UnservedQueue[] {
   const needed = new Map<string, string>([[ORCHESTRATOR_QUEUE, 'evalctl worker orchestrator (or: evalctl worker all)']]);
   for (const model of config.models) {
     const queue = inferenceQueueFor(model);
-    if (model.rateLimit) needed.set(queue, `evalctl worker inference --queue-rate ${model.id}=${model.rateLimit.requestsPerSecond}`);
+    if (model.rateLimit) needed.set(queue, `evalctl worker inference (or: evalctl worker all; both pick up the model's queue, limit ${model.rateLimit.requestsPerSecond}/s, by themselves)`);
     else if (model.resources.gpuType) needed.set(queue, `evalctl worker inference --gpu-type ${model.resources.gpuType} --gpus <ids>`);
     else needed.set(queue, 'evalctl worker inference (or: evalctl worker all)');
   }
@@ -27,17 +27,27 @@ export function queuesNeeded(config: AssignmentConfig): UnservedQueue[] {
   return [...needed].map(([queue, hint]) => ({ queue, hint }));
 }
 
+/** How long `start` gives workers to show up on a queue before it warns: one that was just started, or one that picks up a rate-limited model's queue when it sees the assignment (every 2 s). */
+export const QUEUE_GRACE_MS = 6_000;
+
 /**
  * The needed queues that no worker has polled recently: work sent there would wait silently, so `start`
- * says so at once. Best effort: an error asking Temporal is not a reason to fail a start.
+ * says so. A queue unserved at first is asked about again until `graceMs` has passed, so a worker that is
+ * starting up or about to pick the queue up is not reported. Best effort: an error asking Temporal is not
+ * a reason to fail a start.
  */
-export async function unservedQueues(client: Client, namespace: string, config: AssignmentConfig): Promise<UnservedQueue[]> {
-  const needed = queuesNeeded(config);
+export async function unservedQueues(client: Client, namespace: string, config: AssignmentConfig, graceMs = QUEUE_GRACE_MS): Promise<UnservedQueue[]> {
+  const deadline = Date.now() + graceMs;
+  let missing = queuesNeeded(config);
   try {
-    const pollers = await listPollers(client, namespace, needed.map((n) => n.queue));
-    const recent = pollers.filter((p) => Date.now() - new Date(p.lastSeen).getTime() < RECENT_MS);
-    const served = new Set(recent.flatMap((p) => p.queues.map((q) => q.replace(/ \(.*\)$/, ''))));
-    return needed.filter((n) => !served.has(n.queue));
+    for (;;) {
+      const pollers = await listPollers(client, namespace, missing.map((n) => n.queue));
+      const recent = pollers.filter((p) => Date.now() - new Date(p.lastSeen).getTime() < RECENT_MS);
+      const served = new Set(recent.flatMap((p) => p.queues.map((q) => q.replace(/ \(.*\)$/, ''))));
+      missing = missing.filter((n) => !served.has(n.queue));
+      if (missing.length === 0 || Date.now() >= deadline) return missing;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   } catch {
     return [];
   }

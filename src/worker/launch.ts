@@ -10,7 +10,9 @@ import { localIdentity, type WorkerIdentity } from './identity';
  * their rate limits, and identity. Rate limits are explicit (`--queue-rate model=rps`): the worker must
  * know a queue's limit before it polls, and the server applies whichever limit the last poller sent, so
  * the value is part of the worker's deployment, not of whichever assignment happens to be running.
- * `--models id...` is the shortcut that reads the limit from the running assignments' config snapshots.
+ * Without such flags an inference (or all-in-one) worker follows the rate-limited models of the assignments
+ * not yet ended: it starts polling each one's queue, with the limit from the config snapshot, as soon as an
+ * assignment that uses it appears (`--models id...` follows only those; `--no-model-queues` none).
  */
 
 /** The flags as commander hands them over. */
@@ -25,7 +27,15 @@ export interface WorkerFlags {
   models?: string[];
   queueRate?: string[];
   name?: string;
+  /** commander's `--no-model-queues` arrives as `modelQueues: false`. */
+  modelQueues?: boolean;
 }
+
+/**
+ * Which rate-limited models' queues a worker picks up from the live assignments, as they appear:
+ * every rate-limited model it can serve, the ones `--models` names, or none.
+ */
+export type FollowModels = { kind: 'all'; gpuType?: string } | { kind: 'some'; ids: string[] } | { kind: 'none' };
 
 /** What one worker process runs, decided from its flags. */
 export interface WorkerLaunch {
@@ -39,8 +49,8 @@ export interface WorkerLaunch {
   extraQueues: string[];
   /** Per-model rate limits: model id -> requests per second. */
   modelRates: Record<string, number>;
-  /** Models named by `--models` without a `--queue-rate`: their limits come from MongoDB. */
-  modelsToLookUp: string[];
+  /** Rate-limited models whose queues are picked up from MongoDB while the worker runs. */
+  follow: FollowModels;
   metricsPort?: number;
 }
 
@@ -82,9 +92,16 @@ export function planWorker(type: WorkerType, flags: WorkerFlags): WorkerLaunch {
     identity: localIdentity({ type, slots, gpuType: flags.gpuType, name: flags.name }),
     slots, devices, extraQueues, modelRates,
     sharedInference: !gpus || cpuSlots !== undefined,
-    modelsToLookUp: (flags.models ?? []).filter((m) => modelRates[m] === undefined),
+    follow: followOf(type, flags, modelRates, !gpus || cpuSlots !== undefined),
     metricsPort: int('--metrics-port', flags.metricsPort, 0, 65_535),
   };
+}
+
+function followOf(type: WorkerType, flags: WorkerFlags, fixed: Record<string, number>, servesShared: boolean): FollowModels {
+  if (type !== 'inference' && type !== 'all') return { kind: 'none' };
+  if (flags.models?.length) return { kind: 'some', ids: flags.models.filter((m) => fixed[m] === undefined) };
+  if (flags.modelQueues === false || flags.queueRate?.length || !servesShared) return { kind: 'none' };
+  return { kind: 'all', gpuType: flags.gpuType };
 }
 
 /** Queue name -> limit, for run-worker's `queueRates`. */
@@ -93,24 +110,23 @@ export function queueRatesOf(modelRates: Record<string, number>): Record<string,
 }
 
 /**
- * Reads the rate limits of models from the config snapshots of assignments not yet ended. When snapshots
- * disagree, the lowest limit wins; a model found nowhere is a usage error that suggests `--queue-rate`.
+ * The rate limits of the rate-limited models that the assignments not yet ended use, read from their config
+ * snapshots: model id -> requests per second. When snapshots disagree, the lowest limit wins. `follow`
+ * picks the models: all (those of the worker's GPU tag, or without one), or the named ones.
  */
-export async function ratesFromSnapshots(store: Store, modelIds: readonly string[]): Promise<Record<string, number>> {
+export async function liveModelRates(store: Store, follow: FollowModels): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  if (modelIds.length === 0) return out;
+  if (follow.kind === 'none') return out;
   const live = store.assignments.find({ status: { $in: ['pending', 'running', 'paused'] } }, { projection: { config: 1 } });
   for await (const doc of live) {
     const models = Array.isArray(doc.config.models) ? doc.config.models : [];
     for (const raw of models) {
       const model = ModelConfigSchema.safeParse(raw);
-      if (!model.success || !model.data.rateLimit || !modelIds.includes(model.data.id)) continue;
+      if (!model.success || !model.data.rateLimit) continue;
+      const wanted = follow.kind === 'some' ? follow.ids.includes(model.data.id) : (model.data.resources.gpuType ?? undefined) === follow.gpuType;
+      if (!wanted) continue;
       out[model.data.id] = Math.min(out[model.data.id] ?? Infinity, model.data.rateLimit.requestsPerSecond);
     }
-  }
-  const missing = modelIds.filter((m) => out[m] === undefined);
-  if (missing.length > 0) {
-    throw new UsageError(`--models: no running assignment has a rate limit for ${missing.join(', ')}; pass --queue-rate ${missing[0]}=<requests per second>`);
   }
   return out;
 }

@@ -1,6 +1,4 @@
-import {
-  DefaultLogger, NativeConnection, Runtime, Worker, type ActivityInterceptorsFactory, type LogLevel, type WorkerOptions,
-} from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import { ConfigCache, createActivities, defaultWorkerIdentity, taskActivities, type ActivityDeps, ACTIVITIES_BY_ROLE } from '../../activities';
 import type { ConnectionConfig } from '../config/connection';
 import { INFERENCE_QUEUE, ORCHESTRATOR_QUEUE, SCORING_QUEUE, environmentQueue, sessionQueue, type WorkerType } from '../contracts';
@@ -8,6 +6,11 @@ import { openStore, type Store } from '../store/store';
 import { payloadCodecsFromEnv } from '../temporal/codec';
 import { temporalTlsConfig } from '../temporal/tls';
 import { workflowSource } from './bundle';
+import { connectTemporal } from './connect';
+import type { FollowModels } from './launch';
+import { followModelQueues } from './model-queues';
+import { installQuietRuntime } from './sdk-logs';
+import { WorkerGroup } from './worker-group';
 
 /** How one worker process is set up. */
 export interface WorkerSettings {
@@ -33,29 +36,39 @@ export interface WorkerSettings {
   activityInterceptors?: ActivityInterceptorsFactory[];
   /** Type `task`: the agent environment served, and how many sessions this worker holds at once. */
   task?: { environment: string; capacity: number };
+  /** Rate-limited models whose queues are picked up from the live assignments while the worker runs. */
+  followModels?: FollowModels;
+  /** Told when the worker starts polling a queue after start-up (a followed model's queue). */
+  onQueue?: (queue: string, requestsPerSecond: number) => void;
+  /** How long to keep trying to reach Temporal at start before giving up (default 60 s). */
+  connectTimeoutMs?: number;
 }
 
 /** A running worker process: its Temporal workers, and one call that stops everything gracefully. */
 export interface RunningWorker {
-  workers: Worker[];
+  /** The Temporal workers running now (more may join: followed model queues). */
+  readonly workers: Worker[];
   store: Store;
   /** Resolves when every Temporal worker has stopped and the clients are closed. */
   done: Promise<void>;
   shutdown(): Promise<void>;
 }
 
-let runtimeInstalled = false;
-
 /**
  * Starts the Temporal workers a worker type serves, over one MongoDB client and one Temporal connection.
  * Shutdown hands in-flight activities back (they are retried elsewhere) after a grace period.
  */
 export async function startWorker(settings: WorkerSettings): Promise<RunningWorker> {
-  installRuntime();
-  const store = await openStore(settings.connection.mongoUrl);
+  installQuietRuntime();
   const payloadCodecs = payloadCodecsFromEnv(settings.env ?? process.env);
   const tls = temporalTlsConfig(settings.connection.tls);
-  const connection = await NativeConnection.connect({ address: settings.connection.temporalAddress, ...(tls ? { tls } : {}) });
+  const connection = await connectTemporal(() => NativeConnection.connect({ address: settings.connection.temporalAddress, ...(tls ? { tls } : {}) }), {
+    address: settings.connection.temporalAddress, timeoutMs: settings.connectTimeoutMs,
+  });
+  const store = await openStore(settings.connection.mongoUrl).catch(async (err: unknown) => {
+    await connection.close();
+    throw err;
+  });
   const identity = settings.identity ?? defaultWorkerIdentity(settings.type);
   const deps: ActivityDeps = {
     store, env: settings.env ?? process.env, workerIdentity: identity, leaseDevices: settings.leaseDevices, debug: settings.debug,
@@ -73,32 +86,51 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   if (serves('orchestrator')) {
     specs.push({ ...base, taskQueue: ORCHESTRATOR_QUEUE, ...workflowSource(), activities: pick(ACTIVITIES_BY_ROLE.orchestrator), maxConcurrentActivityTaskExecutions: 50 });
   }
+  const inferenceSpec = (queue: string, rps?: number): WorkerOptions => ({
+    ...base, taskQueue: queue, activities: pick(ACTIVITIES_BY_ROLE.inference), maxConcurrentActivityTaskExecutions: settings.inferenceSlots ?? 64,
+    ...(rps === undefined ? {} : { maxTaskQueueActivitiesPerSecond: rps }),
+  });
   if (serves('inference')) {
-    const slots = settings.inferenceSlots ?? 64;
     const rates = settings.queueRates ?? {};
     const queues = [...(settings.sharedInference === false ? [] : [INFERENCE_QUEUE]), ...(settings.extraInferenceQueues ?? []), ...Object.keys(rates)];
-    for (const queue of new Set(queues)) {
-      const limit = rates[queue] === undefined ? {} : { maxTaskQueueActivitiesPerSecond: rates[queue] };
-      specs.push({ ...base, taskQueue: queue, activities: pick(ACTIVITIES_BY_ROLE.inference), maxConcurrentActivityTaskExecutions: slots, ...limit });
-    }
+    for (const queue of new Set(queues)) specs.push(inferenceSpec(queue, rates[queue]));
   }
   if (serves('scoring')) {
     specs.push({ ...base, taskQueue: SCORING_QUEUE, activities: pick(ACTIVITIES_BY_ROLE.scoring), maxConcurrentActivityTaskExecutions: 64 });
   }
   if (settings.type === 'task' && settings.task) specs.push(...taskWorkerSpecs(deps, settings.task, base));
-  const workers = await Promise.all(specs.map((spec) => Worker.create(spec)));
-  const done = Promise.all(workers.map((w) => w.run())).then(
+  const group = new WorkerGroup();
+  try {
+    for (const worker of await Promise.all(specs.map((spec) => Worker.create(spec)))) group.add(worker);
+  } catch (err) {
+    await group.shutdown();
+    await closeAll(connection, store);
+    throw err;
+  }
+  const follower = serves('inference') && settings.followModels && settings.followModels.kind !== 'none'
+    ? followModelQueues({
+      store, follow: settings.followModels, fixed: Object.fromEntries(Object.entries(settings.queueRates ?? {}).map(([q, r]) => [q.replace(/^.*\.model-/, ''), r])),
+      serve: async (queue, _model, rps) => {
+        await group.replace(await Worker.create(inferenceSpec(queue, rps)));
+        settings.onQueue?.(queue, rps);
+      },
+      onError: (err) => process.stderr.write(`worker: could not read the live assignments' models (trying again): ${err instanceof Error ? err.message : String(err)}\n`),
+    })
+    : undefined;
+  const done = group.done.then(
     async () => closeAll(connection, store),
     async (err: unknown) => {
+      await follower?.stop();
       await closeAll(connection, store);
       throw err;
     },
   );
   const shutdown = async (): Promise<void> => {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await follower?.stop();
+    await group.shutdown();
     await done.catch(() => undefined);
   };
-  return { workers, store, done, shutdown };
+  return { get workers() { return group.workers; }, store, done, shutdown };
 }
 
 /**
@@ -116,15 +148,4 @@ function taskWorkerSpecs(deps: ActivityDeps, task: { environment: string; capaci
 
 async function closeAll(connection: NativeConnection, store: Store): Promise<void> {
   await Promise.allSettled([connection.close(), store.close()]);
-}
-
-/** Quiet the SDK's own logging to warnings; evalctl logs what people need. */
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger((process.env.EVALCTL_LOG_LEVEL ?? 'WARN') as LogLevel) });
-  } catch {
-    // Already installed by the embedding process (tests); keep theirs.
-  }
 }

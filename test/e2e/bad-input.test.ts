@@ -174,3 +174,12 @@ test('after every rejected start and command: no document in any collection and 
   temporal = await connectTemporal({ temporalAddress: stack.temporalAddress, temporalNamespace: stack.namespace, mongoUrl: stack.mongoUrl });
   assert.deepEqual(await allExecutions(temporal.client), []);
 });
+
+test('a worker that cannot reach Temporal retries for --connect-timeout, then exits 1 saying so', async () => {
+  const env = { ...stackEnv(getStack()), TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  const res = await runCli(['worker', 'inference', '--connect-timeout', '2'], { env, timeoutMs: 30_000 });
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(res.stderr, /worker: cannot reach Temporal at 127\.0\.0\.1:1 yet/);
+  assert.match(res.stderr, /error: cannot reach Temporal at 127\.0\.0\.1:1 after 2 s .*check --address \/ TEMPORAL_ADDRESS/);
+  assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+});

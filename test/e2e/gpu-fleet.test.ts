@@ -137,6 +137,32 @@ test('a 5 requests/s limit holds across two workers polling the model queue', as
   await Promise.all(pair.map((w) => w.kill('SIGTERM')));
 });
 
+test('--slots bounds the worker\'s model calls over every queue it polls', async () => {
+  const { env } = await setup();
+  const callLog = join(dir, 'slots-calls.jsonl');
+  // Two queues only this worker polls: a tag's queue, and a rate-limited model's queue of that tag (the
+  // plain worker picks up rate-limited models of no tag only).
+  const slotted = await startWorkerProcess({ ...env, EVALCTL_SIMULATED_CALL_LOG: callLog }, 'inference', ['--slots', '2', '--queue', 'evalctl-inference.gpu-slotq', '--queue-rate', 'sl-limited=100', '--name', 'slotted']);
+  workers.push(slotted);
+  const resources = { gpuType: 'slotq' };
+  const models = [
+    { id: 'sl-limited', provider: { kind: 'simulated', latencyMs: 300 }, rateLimit: { requestsPerSecond: 100 }, concurrency: 8, resources },
+    { id: 'sl-tagged', provider: { kind: 'simulated', latencyMs: 300 }, concurrency: 8, resources },
+  ];
+  const config = writeWorkload(dir, { name: 'slots', models: 0, tasks: 1, samples: 24, salt: 'slots-per-worker', extra: { models } });
+  await runToEnd(env, config);
+  const mine = readCallLog(callLog).filter((e) => e.pid === slotted.proc.pid && (e.event === 'start' || e.event === 'end')).sort((a, b) => a.t - b.t || (a.event === 'end' ? -1 : 1));
+  let inFlight = 0;
+  let peak = 0;
+  for (const e of mine) peak = Math.max(peak, (inFlight += e.event === 'start' ? 1 : -1));
+  const byModel = new Set(mine.filter((e) => e.event === 'start').map((e) => e.model));
+  process.stderr.write(`gpu-fleet: --slots 2 worker ran ${mine.length / 2} calls of ${[...byModel].join(', ')}, peak ${peak} in flight\n`);
+  assert.ok(byModel.has('sl-limited') && byModel.has('sl-tagged'), `the worker served both queues: ${[...byModel].join(', ')}`);
+  assert.ok(peak <= 2, `peak ${peak} calls in flight on a worker with --slots 2`);
+  assert.doesNotMatch(slotted.output(), /No workflows registered/, 'the SDK\'s warning about an activity-only worker stays out of the terminal');
+  await slotted.kill('SIGTERM');
+});
+
 /** Two consecutive free ports on 127.0.0.1, for --base-port. */
 async function freePortPair(): Promise<number> {
   const free = (port: number): Promise<boolean> => new Promise((resolve) => {

@@ -130,16 +130,30 @@ test('unknown ids are clear errors with exit code 2', async () => {
   assert.match(bad.stderr, /is not an assignment id/);
 });
 
-test('start warns when no worker polls a queue the assignment needs', async () => {
+test('worker all picks up a rate-limited model\'s queue by itself; start warns only about queues no worker will poll', async () => {
   const { env, store } = await setup();
   const config = writeWorkload(dir, { name: 'unserved', models: 1, tasks: 1, samples: 3, salt: 'unserved' });
   const limited = config.replace(/\.yaml$/, '-limited.yaml');
   writeFileSync(limited, readFileSync(config, 'utf8').replace('concurrency: 16', 'concurrency: 16\n    rateLimit:\n      requestsPerSecond: 3'));
   const res = await runCli(['start', limited, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);
-  assert.match(res.stderr, /warning: no worker polls evalctl-inference\.model-model0; .*evalctl worker inference --queue-rate model0=3/);
-  assert.doesNotMatch(res.stderr, /no worker polls evalctl-orchestrator/, 'the running worker serves the orchestrator queue');
+  assert.doesNotMatch(res.stderr, /no worker polls/, 'the running worker all serves every queue, the model queue included');
   const id = (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
-  assert.equal((await runCli(['cancel', id], { env })).code, 0);
-  assert.equal((await store.assignments.findOne({ _id: id }))?.status, 'canceled');
+  const watched = await runCli(['watch', id], { env, timeoutMs: 60_000 });
+  assert.equal(watched.code, 0, watched.stderr);
+  const doc = await store.assignments.findOne({ _id: id });
+  assert.equal(doc?.status, 'completed');
+  assert.equal(doc?.counts.succeeded, 3);
+  assert.match(worker?.output() ?? '', /now polling evalctl-inference\.model-model0 \(limit 3\/s\)/);
+  // Other samples (another salt): the ones above would be reused, needing no queue at all.
+  const other = writeWorkload(dir, { name: 'unserved-gpu', models: 1, tasks: 1, samples: 3, salt: 'unserved-gpu' });
+  const gpu = other.replace(/\.yaml$/, '-gpu.yaml');
+  writeFileSync(gpu, readFileSync(other, 'utf8').replace('concurrency: 16', 'concurrency: 16\n    resources:\n      gpuType: nobody'));
+  const unserved = await runCli(['start', gpu, '--json'], { env });
+  assert.equal(unserved.code, 0, unserved.stderr);
+  assert.match(unserved.stderr, /warning: no worker polls evalctl-inference\.gpu-nobody; .*evalctl worker inference --gpu-type nobody/);
+  assert.doesNotMatch(unserved.stderr, /no worker polls evalctl-(orchestrator|inference;)/, 'the running worker serves the orchestrator and shared queues');
+  const gpuId = (JSON.parse(unserved.stdout) as { assignmentId: string }).assignmentId;
+  assert.equal((await runCli(['cancel', gpuId], { env })).code, 0);
+  assert.equal((await store.assignments.findOne({ _id: gpuId }))?.status, 'canceled');
 });

@@ -68,7 +68,12 @@ test('worker flags: GPU workers poll their tag only, rates become queue limits, 
   assert.equal(planWorker('inference', { gpus: '0,1', gpuType: 'fake', slotsPerGpu: '2', cpuSlots: '3' }).slots, 7);
   assert.equal(planWorker('inference', { gpus: '0', gpuType: 'fake', cpuSlots: '1' }).sharedInference, true);
   assert.deepEqual(queueRatesOf(parseQueueRates(['m1=5', 'm.2=0.5'])), { 'evalctl-inference.model-m1': 5, 'evalctl-inference.model-m.2': 0.5 });
-  assert.deepEqual(planWorker('inference', { models: ['a', 'b'], queueRate: ['a=2'] }).modelsToLookUp, ['b']);
+  assert.deepEqual(planWorker('inference', { models: ['a', 'b'], queueRate: ['a=2'] }).follow, { kind: 'some', ids: ['b'] });
+  assert.deepEqual(planWorker('all', {}).follow, { kind: 'all', gpuType: undefined }, 'an all-in-one worker picks up every rate-limited model');
+  assert.deepEqual(planWorker('inference', { modelQueues: false }).follow, { kind: 'none' });
+  assert.deepEqual(planWorker('inference', { queueRate: ['a=2'] }).follow, { kind: 'none' }, 'explicit limits: a dedicated deployment');
+  assert.deepEqual(planWorker('inference', { gpus: '0', gpuType: 'fake' }).follow, { kind: 'none' }, 'a GPU-only worker');
+  assert.deepEqual(planWorker('scoring', {}).follow, { kind: 'none' });
   for (const bad of [{ gpus: '0' }, { gpuType: 'x' }, { gpus: '0', gpuType: 'x', slots: '4' }, { queueRate: ['m=fast'] }, { slotsPerGpu: '0', gpus: '0', gpuType: 'x' }]) {
     assert.throws(() => planWorker('inference', bad), UsageError, JSON.stringify(bad));
   }
