@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 
 /** An error that says itself whether a retry can help: providers, datasets, scorers and secrets throw these. */
 interface ClassifiedError {
@@ -14,18 +14,50 @@ function isClassified(err: unknown): err is ClassifiedError {
   return typeof e.type === 'string' && typeof e.retryable === 'boolean';
 }
 
+/** What a failure's details carry, so the workflow that records a failed sample knows the attempts made. */
+export interface FailureDetails {
+  attempt: number;
+}
+
+/** The attempt of the running activity, or undefined outside one. */
+function currentAttempt(): number | undefined {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Turns a domain error into the failure Temporal's retry policy acts on: permanent ones non-retryable, a
- * Retry-After honoured as the next retry delay. Unclassified errors are rethrown and retried.
+ * Retry-After honoured as the next retry delay. Unclassified errors keep their name as type and stay
+ * retryable. Inside an activity the failure carries the attempt it ended (FailureDetails).
  */
 export function toFailure(err: unknown): unknown {
-  if (err instanceof ApplicationFailure || !isClassified(err)) return err;
+  const attempt = currentAttempt();
+  const details: FailureDetails[] | undefined = attempt === undefined ? undefined : [{ attempt }];
+  if (err instanceof ApplicationFailure) {
+    if (!details || (err.details && err.details.length > 0)) return err;
+    return ApplicationFailure.create({ message: err.message, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? undefined, nextRetryDelay: err.nextRetryDelay ?? undefined, details, cause: err.cause });
+  }
+  if (!isClassified(err)) {
+    if (!details || !(err instanceof Error) || err.name === 'CancelledFailure' || err.name === 'AbortError') return err;
+    return ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: false, details, cause: err });
+  }
   return ApplicationFailure.create({
     message: err.message,
     type: err.type,
     nonRetryable: !err.retryable,
     nextRetryDelay: err.retryable && err.retryAfterMs ? err.retryAfterMs : undefined,
+    details,
   });
+}
+
+/** The error type of a failure: an ApplicationFailure's or a classified error's type, else the error's name. */
+export function errorTypeOf(err: unknown): string | null {
+  if (err instanceof ApplicationFailure) return err.type ?? null;
+  if (isClassified(err)) return err.type;
+  return err instanceof Error ? err.name : null;
 }
 
 /** A permanent failure with one of the ErrorTypes names. */

@@ -76,12 +76,39 @@ function finiteOrNull(value: number): number | null {
   return Number.isFinite(value) ? value : null;
 }
 
-/** Whether the failures of a completed run fail it, per `failOnError`. */
+/** Whether `failed` of `total` samples (of a job, or of the assignment) fail a completed run, per `failOnError`. */
 export function failsOnError(rule: FailOnError, failed: number, total: number): boolean {
   if (failed === 0) return false;
   if (typeof rule === 'boolean') return rule;
   if (rule < 1) return total > 0 && failed / total > rule;
   return failed > rule;
+}
+
+/** Which jobs failed beyond `failOnError`, and the assignment's error when the run fails by it. */
+export interface FailureVerdict {
+  jobs: string[];
+  error?: string;
+}
+
+/**
+ * Applies `failOnError` to each job and to the whole assignment: a fraction holds for every job (one
+ * broken model fails the run), a count for the assignment. The error names the jobs beyond the limit.
+ */
+export function failureVerdict(rule: FailOnError, jobs: ReadonlyArray<{ jobId: string; counts: Counts }>): FailureVerdict {
+  const totals = { failed: 0, total: 0 };
+  const beyond: string[] = [];
+  for (const { jobId, counts } of jobs) {
+    totals.failed += counts.failed;
+    totals.total += counts.total;
+    if (failsOnError(rule, counts.failed, counts.total)) beyond.push(jobId);
+  }
+  if (beyond.length === 0 && !failsOnError(rule, totals.failed, totals.total)) return { jobs: [] };
+  const named = beyond.slice(0, 5).map((id) => {
+    const c = jobs.find((j) => j.jobId === id)!.counts;
+    return `${id} ${c.failed}/${c.total}`;
+  });
+  const where = named.length > 0 ? `; beyond the limit: ${named.join(', ')}${beyond.length > 5 ? ` and ${beyond.length - 5} more jobs` : ''}` : '';
+  return { jobs: beyond, error: `${totals.failed} of ${totals.total} samples failed (failOnError: ${String(rule)})${where}` };
 }
 
 /** Builds the finalisation activity, run on every ending of an assignment. */
@@ -91,19 +118,22 @@ export function finalizeActivities(deps: ActivityDeps, configs: ConfigCache) {
     async finalizeAssignment(input: { assignmentId: string; outcome: AssignmentStatus; error: string | null }): Promise<{ status: AssignmentStatus; error?: string }> {
       const { assignmentId } = input;
       const config = await configs.get(assignmentId);
-      const jobs = await deps.store.jobs.find({ assignmentId }).toArray();
+      const jobs = await deps.store.jobs.find({ assignmentId }).sort({ _id: 1 }).toArray();
+      const summaries = [];
+      for (const job of jobs) summaries.push({ job, summary: await summarizeJob(deps, job, job.counts.total) });
+      const verdict = failureVerdict(config.failOnError, summaries.map(({ job, summary }) => ({ jobId: job.jobId, counts: summary.counts })));
       const totals = emptyCounts();
-      for (const job of jobs) {
-        const summary = await summarizeJob(deps, job, job.counts.total);
-        const status: AssignmentStatus = input.outcome === 'canceled' ? 'canceled' : job.status === 'failed' ? 'failed' : input.outcome === 'failed' && summary.counts.canceled > 0 ? 'failed' : 'completed';
+      for (const { job, summary } of summaries) {
+        const beyond = input.outcome === 'completed' && verdict.jobs.includes(job.jobId);
+        const status: AssignmentStatus = input.outcome === 'canceled' ? 'canceled' : job.status === 'failed' || beyond ? 'failed' : input.outcome === 'failed' && summary.counts.canceled > 0 ? 'failed' : 'completed';
         await deps.store.jobs.updateOne({ _id: job._id }, { $set: { status, counts: summary.counts, metrics: summary.metrics, updatedAt: new Date() } });
         for (const k of Object.keys(totals) as Array<keyof Counts>) totals[k] += summary.counts[k];
       }
       let status = input.outcome;
       let error = input.error ?? undefined;
-      if (status === 'completed' && failsOnError(config.failOnError, totals.failed, totals.total)) {
+      if (status === 'completed' && verdict.error) {
         status = 'failed';
-        error = `${totals.failed} of ${totals.total} samples failed (failOnError: ${String(config.failOnError)})`;
+        error = verdict.error;
       }
       const now = new Date();
       await deps.store.assignments.updateOne(

@@ -24,7 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...inferActivities(deps, configs, callModel, scoring.scoreAndStore),
     ...shardRunnerActivities(deps, configs, callModel),
     ...scoring,
-    ...recordActivities(deps),
+    ...recordActivities(deps, configs),
     ...finalizeActivities(deps, configs),
     ...agentActivities(deps, configs),
   };

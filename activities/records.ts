@@ -1,9 +1,11 @@
 import type { AnyBulkWriteOperation, Collection, OptionalUnlessRequiredId } from 'mongodb';
-import type { SampleOutcome, SampleStatus, SampleWaiter, SampleWorkflowInput, Counts, AssignmentStatus } from '../src/contracts';
+import type { SampleOutcome, SampleStatus, SampleWaiter, SampleWorkflowInput, Counts, AssignmentStatus, FailureFacts } from '../src/contracts';
 import { Context } from '@temporalio/activity';
 import { figuresOf, type ResultDoc, type ResultFigures, type SampleDoc } from '../src/store/documents';
 import { bulkWriteInParts, findByIds, onlyDuplicateKeys } from '../src/store/store';
-import { currentRunId, type ActivityDeps } from './deps';
+import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
+import { renderPrompt } from '../src/providers/prompt';
+import { sampleFor } from '../src/plan/samples';
 import { isDuplicateKey } from './failures';
 
 /**
@@ -171,21 +173,52 @@ export async function storeSuccess(
   return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
 }
 
-/** Stores a failed or canceled execution (a failure never over a stored success) and the waiters' sample records. */
+/** What a failed sample's result keeps: the failure's facts and, when they can be read, the sample's content. */
+export interface FailureRecord extends FailureFacts {
+  sampleId?: string;
+  input?: string;
+  target?: unknown;
+}
+
+/**
+ * Stores a failed or canceled execution (a failure never over a stored success) and the waiters' sample
+ * records. A failure keeps the sample's id, input and target, its error type and the attempts made.
+ */
 export async function storeOutcome(
-  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], status: 'failed' | 'canceled', error: string,
+  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], status: 'failed' | 'canceled', error: string, failure?: FailureRecord,
 ): Promise<SampleOutcome> {
-  if (status === 'failed') await storeFailure(deps, sample, error);
+  if (status === 'failed') await storeFailure(deps, sample, error, failure ?? { errorType: null, attempts: null });
   await recordSampleDocs(deps, waiterRecords(sample, waiters, status, null));
   return { index: sample.index, sampleKey: sample.sampleKey, status, error };
 }
 
+/** The sample's id, rendered prompt and target, read again from the dataset; nothing when it cannot be read. */
+export async function failedSampleContent(configs: ConfigCache, sample: SampleWorkflowInput): Promise<Pick<FailureRecord, 'sampleId' | 'input' | 'target'>> {
+  try {
+    const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
+    const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
+    let input: string | undefined;
+    try {
+      input = task.kind === 'agent' ? undefined : renderPrompt(task, keyed.sample).prompt;
+    } catch {
+      input = undefined;
+    }
+    return { sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...(input === undefined ? {} : { input }) };
+  } catch {
+    // The dataset changed or is gone: that is usually why the sample failed; the error says so.
+    return {};
+  }
+}
+
 /** Activities that record outcomes: failures and cancels as data, late waiters, job endings. */
-export function recordActivities(deps: ActivityDeps) {
+export function recordActivities(deps: ActivityDeps, configs: ConfigCache) {
   return {
     /** Stores a failed or canceled execution (never over a stored success) and the waiters' sample records. */
-    recordOutcome(input: { sample: SampleWorkflowInput; waiters: SampleWaiter[]; status: 'failed' | 'canceled'; error: string }): Promise<SampleOutcome> {
-      return storeOutcome(deps, input.sample, input.waiters, input.status, input.error);
+    async recordOutcome(input: { sample: SampleWorkflowInput; waiters: SampleWaiter[]; status: 'failed' | 'canceled'; error: string; failure?: FailureFacts }): Promise<SampleOutcome> {
+      const failure = input.status === 'failed'
+        ? { errorType: input.failure?.errorType ?? null, attempts: input.failure?.attempts ?? null, ...(await failedSampleContent(configs, input.sample)) }
+        : undefined;
+      return storeOutcome(deps, input.sample, input.waiters, input.status, input.error, failure);
     },
 
     /** Records sample documents for jobs that adopted an execution after its outcome was stored. */
@@ -219,18 +252,30 @@ export function recordActivities(deps: ActivityDeps) {
   };
 }
 
-async function storeFailure(deps: ActivityDeps, sample: SampleWorkflowInput, error: string): Promise<void> {
+async function storeFailure(deps: ActivityDeps, sample: SampleWorkflowInput, error: string, failure: FailureRecord): Promise<void> {
   const now = new Date();
   // A stored success is never replaced by a late failure; checked by `_id` first, since FerretDB
   // answers only `_id`-only filters from an index.
   const current = await deps.store.results.findOne({ _id: sample.sampleKey }, { projection: { status: 1 } });
   if (current?.status === 'succeeded') return;
+  // What is known now replaces what an earlier failure stored; what is not known keeps the older value.
+  const known = {
+    ...(failure.sampleId !== undefined ? { sampleId: failure.sampleId } : {}),
+    ...(failure.input !== undefined ? { input: failure.input } : {}),
+    ...(failure.target !== undefined ? { target: failure.target } : {}),
+    ...(failure.attempts !== null ? { attempts: failure.attempts } : {}),
+  };
+  const fallback = { sampleId: String(sample.index), input: '', target: null, attempts: 1 };
+  const onInsert = Object.fromEntries(Object.entries(fallback).filter(([k]) => !(k in known)));
   try {
     await deps.store.results.updateOne(
       deps.store.flavor === 'ferretdb' ? { _id: sample.sampleKey } : { _id: sample.sampleKey, status: { $ne: 'succeeded' } },
       {
-        $set: { status: 'failed', error, errorType: null, finishedAt: now, updatedAt: now, modelId: sample.modelId, taskId: sample.taskId, sampleIndex: sample.index, inferenceKey: sample.inferenceKey },
-        $setOnInsert: { sampleId: String(sample.index), input: '', attempts: sample.retry.maxAttempts, assignments: [] },
+        $set: {
+          status: 'failed', error, errorType: failure.errorType, finishedAt: now, updatedAt: now, modelId: sample.modelId, taskId: sample.taskId,
+          sampleIndex: sample.index, inferenceKey: sample.inferenceKey, ...known,
+        },
+        $setOnInsert: { ...onInsert, assignments: [] },
       },
       { upsert: true },
     );

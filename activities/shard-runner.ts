@@ -7,12 +7,13 @@ import {
 } from '../src/contracts';
 import type { KeyedSample } from '../src/plan/samples';
 import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
-import { permanent, retryAdvice } from './failures';
+import { errorTypeOf, permanent, retryAdvice } from './failures';
+import { renderPrompt } from '../src/providers/prompt';
 import { holdOf, type Hold, type Inferred, type ModelCall } from './infer';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
 import { processSlots, type Slots } from './slots';
-import { recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type StoredResult } from './records';
+import { recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type FailureRecord, type StoredResult } from './records';
 import { findByIds } from '../src/store/store';
 import { figuresOf } from '../src/store/documents';
 import { resultDocOf, storedPrediction } from './score';
@@ -238,7 +239,8 @@ class ShardRun {
       const status = this.stop.signal.aborted ? 'canceled' : 'failed';
       const message = err instanceof Error ? err.message : String(err);
       try {
-        await untilStored(() => storeOutcome(deps, sample, waiters, status, status === 'canceled' ? 'canceled' : `${task.id}: ${message}`));
+        const failure = status === 'failed' ? failureRecordOf(err, task, keyed) : undefined;
+        await untilStored(() => storeOutcome(deps, sample, waiters, status, status === 'canceled' ? 'canceled' : `${task.id}: ${message}`, failure));
         this.counts[status] += 1;
         this.markDone(prepared.index);
       } catch (storeErr) {
@@ -272,7 +274,7 @@ class ShardRun {
         release?.();
         if (this.stop.signal.aborted) throw err;
         const advice = retryAdvice(err, NON_RETRYABLE_ERROR_TYPES);
-        if (!advice.retryable || attempt >= retry.maxAttempts) throw err;
+        if (!advice.retryable || attempt >= retry.maxAttempts) throw withAttempts(err, attempt);
         const backoff = Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1));
         await pauseFor(advice.afterMs ?? backoff, this.stop.signal);
       } finally {
@@ -395,4 +397,24 @@ function pauseFor(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Notes on a call's error how many attempts were made, for the failed sample's record. */
+function withAttempts(err: unknown, attempts: number): unknown {
+  return err instanceof Error ? Object.assign(err, { attempts }) : err;
+}
+
+/** A failed sample's record: the error's type, the attempts made (1 when the call never ran), the sample's content. */
+function failureRecordOf(err: unknown, task: TaskConfig, keyed: KeyedSample): FailureRecord {
+  const attempts = (err as { attempts?: unknown } | null)?.attempts;
+  let input: string | undefined;
+  try {
+    input = task.kind === 'agent' ? undefined : renderPrompt(task, keyed.sample).prompt;
+  } catch {
+    input = undefined;
+  }
+  return {
+    errorType: errorTypeOf(err), attempts: typeof attempts === 'number' ? attempts : 1,
+    sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...(input === undefined ? {} : { input }),
+  };
 }

@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities 
 import type { Activities } from '../activities';
 import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import { EpisodeRunner } from './episode-runner';
-import { closeAs, collectWaiters, errorMessage, notifyWaiters } from './notify';
+import { closeAs, collectWaiters, errorMessage, failureFacts, notifyWaiters } from './notify';
 import { DB_ACTIVITY, scoreActivity } from './presets';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
@@ -34,7 +34,7 @@ async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[]): Pro
     const recorded = waiters.length;
     const outcome = await CancellationScope.nonCancellable(async () => {
       await runner.cancelSession();
-      return db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error });
+      return db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error, failure: failureFacts(err, input.retry.maxAttempts) });
     });
     return { outcome, recorded };
   }

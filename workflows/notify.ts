@@ -1,6 +1,6 @@
-import { ApplicationFailure, CancelledFailure, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { addWaiterSignal, sampleDoneSignal, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { addWaiterSignal, sampleDoneSignal, type FailureFacts, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import { DB_ACTIVITY } from './presets';
 
 /** How executions of a sample key (sampleWorkflow, episodeWorkflow) tell their waiting jobs how they ended. */
@@ -59,4 +59,18 @@ export function errorMessage(err: unknown): string {
     return cause instanceof Error ? cause.message : err.message;
   }
   return String(err);
+}
+
+/**
+ * The error type and the attempts of a failed step, for the failed sample's record: the type of the
+ * activity's failure, and the attempt it carries in its details (see activities/failures.ts), else the
+ * retry limit when the retries ran out.
+ */
+export function failureFacts(err: unknown, maxAttempts: number): FailureFacts {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const errorType = cause instanceof ApplicationFailure ? cause.type ?? null : cause instanceof Error ? cause.name : null;
+  const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempt?: unknown } | undefined) : undefined;
+  if (typeof detail?.attempt === 'number') return { errorType, attempts: detail.attempt };
+  const exhausted = err instanceof ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED';
+  return { errorType, attempts: exhausted ? maxAttempts : null };
 }

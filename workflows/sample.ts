@@ -1,7 +1,7 @@
 import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
-import { closeAs, collectWaiters, errorMessage, notifyWaiters } from './notify';
+import { closeAs, collectWaiters, errorMessage, failureFacts, notifyWaiters } from './notify';
 import { DB_ACTIVITY, inferActivity, scoreActivity } from './presets';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
@@ -41,7 +41,7 @@ async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[]): Pro
     const error = errorMessage(err);
     const recorded = waiters.length;
     const outcome = await CancellationScope.nonCancellable(() =>
-      db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error }),
+      db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error, failure: failureFacts(err, input.retry.maxAttempts) }),
     );
     return { outcome, recorded };
   }

@@ -8,7 +8,7 @@ import {
   type Counts, type JobProgress, type JobWorkflowInput, type PreparedSample, type SampleOutcome, type SampleWaiter,
   type SampleWorkflowInput, type ShardCounts, type ShardWorkflowInput,
 } from '../src/contracts';
-import { errorMessage } from './notify';
+import { errorMessage, failureFacts } from './notify';
 import { DB_ACTIVITY, LOCAL_DB_ACTIVITY, inferActivity, scoreActivity, shardRunnerActivity } from './presets';
 
 /**
@@ -287,6 +287,6 @@ async function runSample(input: ShardWorkflowInput, prepared: PreparedSample): P
     return await proxyActivities<Activities>(scoreActivity(input.retry)).scoreAndStore({ sample, inferred, waiters });
   } catch (err) {
     const status = isCancellation(err) ? 'canceled' : 'failed';
-    return CancellationScope.nonCancellable(() => db.recordOutcome({ sample, waiters, status, error: errorMessage(err) }));
+    return CancellationScope.nonCancellable(() => db.recordOutcome({ sample, waiters, status, error: errorMessage(err), failure: failureFacts(err, input.retry.maxAttempts) }));
   }
 }

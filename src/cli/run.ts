@@ -51,7 +51,7 @@ export function runCommand(): Command {
       try {
         const started = await startAssignment(store, temporal, { config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom });
         process.stderr.write(`running ${started.assignmentId} with an in-process worker\n`);
-        const ended = await watchAssignment(store, temporal, started.assignmentId).catch((err: unknown) => err);
+        const ended = await watchAssignment(store, temporal, started.assignmentId, { summary: false }).catch((err: unknown) => err);
         const view = await assignmentStatus(store, temporal, (await store.assignments.findOne({ _id: started.assignmentId }))!);
         if (opts.json) printJson(view);
         else process.stdout.write(`${formatStatus(view)}\n`);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { assignmentStatus, type AssignmentStatusView } from '../control/status';
+import { coverageText, scoreText } from '../report/format';
 import { doneOf } from './progress-bars';
 import { findAssignment, printJson, withServices } from './services';
 
@@ -13,7 +14,7 @@ export function formatStatus(view: AssignmentStatusView): string {
   if (view.error) lines.push(`  error: ${view.error}`);
   for (const job of view.jobs) {
     const j = job.counts;
-    const score = job.metrics?.score ? ` score ${job.metrics.score.mean.toFixed(3)} [${job.metrics.score.ci95.map((x) => x.toFixed(3)).join(', ')}]` : '';
+    const score = job.metrics?.score ? ` score ${scoreText(job.metrics.score)}${coverageText(job.metrics.score.n, j)}` : '';
     lines.push(`  ${job.jobId}: ${job.status} ${doneOf(j)}/${j.total} (${j.succeeded} ok, ${j.reused} reused, ${j.failed} failed, ${j.canceled} canceled)${score}`);
   }
   return lines.join('\n');

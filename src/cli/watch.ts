@@ -6,12 +6,16 @@ import type { TemporalHandle } from '../temporal/client';
 import { RunFailedError } from './errors';
 import { doneOf, rateOf, renderStatus, type Sample } from './progress-bars';
 import { findAssignment, withServices } from './services';
+import { formatStatus } from './status';
 
 /**
  * Follows an assignment until it ends, drawing a progress bar per job on stderr (redrawn in place on a
  * terminal, a line every few seconds otherwise). Ends with an error when the assignment did not complete.
  */
-export async function watchAssignment(store: Store, temporal: TemporalHandle, assignmentId: string, intervalMs = 1000): Promise<AssignmentStatusView> {
+export async function watchAssignment(
+  store: Store, temporal: TemporalHandle, assignmentId: string, opts: { intervalMs?: number; summary?: boolean } = {},
+): Promise<AssignmentStatusView> {
+  const intervalMs = opts.intervalMs ?? 1000;
   const history = new Map<string, Sample[]>();
   const tty = Boolean(process.stderr.isTTY);
   let drawn = 0;
@@ -36,6 +40,8 @@ export async function watchAssignment(store: Store, temporal: TemporalHandle, as
       lastPrint = now;
     }
     if (ended) {
+      // The ending's scores, each with the samples it covers and the failures it does not.
+      if (opts.summary !== false) process.stderr.write(`${formatStatus(view)}\n`);
       if (view.status !== 'completed') throw new RunFailedError(`assignment ${assignmentId} ended ${view.status}${view.error ? `: ${view.error}` : ''}`);
       return view;
     }

@@ -4,8 +4,17 @@ import type { ModelConfig, ProviderConfig, ScorerConfig, TaskConfig } from './sc
 /**
  * Sample keys: a hash of what a request means, so the same question to the same model with the same
  * settings has the same key in every assignment (the dedup rule of DESIGN.md). Secrets, limits, ids and
- * prices are left out on purpose: changing them does not change an answer.
+ * prices are left out on purpose: changing them does not change an answer. What a `${NAME}` reference
+ * resolves to on a worker cannot be part of it: a model's `version` says when that changes.
  */
+
+/** `${NAME}` references in a value, which stand for whatever the worker's environment holds. */
+const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/g;
+
+/** A value as identity sees it: every `${NAME}` reference alike (a renamed secret is the same model), the rest as written. */
+function withoutRefNames(value: string): string {
+  return value.replace(ENV_REF, '${}');
+}
 
 /** Version of the key recipe; bump it when the recipe changes so old results are not reused by mistake. */
 export const KEY_VERSION = 1;
@@ -17,8 +26,14 @@ function providerIdentity(provider: ProviderConfig): Record<string, unknown> {
       // apiKey and headers are credentials or routing, not meaning.
       return { kind: provider.kind, baseUrl: provider.baseUrl.replace(/\/+$/, ''), model: provider.model, api: provider.api };
     case 'command':
-      // env and cwd may carry secrets or host paths; the argv names the program.
-      return { kind: provider.kind, command: provider.command };
+      // The argv names the program; env and cwd choose what it loads (a checkpoint path, a config), so
+      // they are identity too. Only when non-empty, so keys of configs without them stay as they were.
+      return {
+        kind: provider.kind,
+        command: provider.command,
+        env: Object.keys(provider.env ?? {}).length > 0 ? Object.fromEntries(Object.entries(provider.env).map(([k, v]) => [k, withoutRefNames(v)])) : undefined,
+        cwd: provider.cwd,
+      };
     case 'simulated':
       return {
         kind: provider.kind,
@@ -32,9 +47,9 @@ function providerIdentity(provider: ProviderConfig): Record<string, unknown> {
   }
 }
 
-/** Model identity: provider identity plus generation parameters. */
-export function modelIdentity(model: Pick<ModelConfig, 'provider' | 'params'>): Record<string, unknown> {
-  return { provider: providerIdentity(model.provider), params: model.params ?? {} };
+/** Model identity: provider identity, generation parameters and the user's `version` label (when set). */
+export function modelIdentity(model: Pick<ModelConfig, 'provider' | 'params'> & { version?: string }): Record<string, unknown> {
+  return { provider: providerIdentity(model.provider), params: model.params ?? {}, version: model.version };
 }
 
 /** Task identity for inference: the prompt template and the few-shot examples. */
@@ -50,7 +65,7 @@ export interface SampleContent {
 
 /** Key of one inference request: sha256 hex of canonical {model identity, task identity, sample content}. */
 export function inferenceKey(
-  model: Pick<ModelConfig, 'provider' | 'params'>,
+  model: Pick<ModelConfig, 'provider' | 'params'> & { version?: string },
   task: Pick<TaskConfig, 'prompt' | 'fewShot'>,
   sample: SampleContent,
 ): string {

@@ -109,6 +109,13 @@ export const ModelConfigSchema = z
     id: SlugSchema.describe('Unique id of the model within an assignment.'),
     description: z.string().optional().describe('Free text for people.'),
     provider: ProviderSchema,
+    version: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Your label for what answers behind this model: a checkpoint, a release, a date. Part of the model\'s identity: change it when the weights behind the same endpoint, path or ${NAME} value change, so earlier answers are not reused.',
+      ),
     params: GenerationParamsSchema.default({}).describe('Generation parameters.'),
     concurrency: z.number().int().positive().default(8).describe('Maximum calls in flight to this model.'),
     rateLimit: z

@@ -51,7 +51,14 @@ export const ConcurrencySchema = z
   .strict()
   .describe('Concurrency limits.');
 
-/** When a run counts as failed: any error (true), never (false), a fraction of samples, or a count. */
+/** Default of `failOnError`: more than 5% failed samples in any job (or in the whole assignment) fail it. */
+export const DEFAULT_FAIL_ON_ERROR = 0.05;
+
+/**
+ * When a run counts as failed: any error (true), never (false), a fraction of samples, or a count. A
+ * fraction applies to each job (model x task) and to the whole assignment, so one broken model fails the
+ * run however many others are fine; a count applies to the whole assignment.
+ */
 export const FailOnErrorSchema = z
   .union(
     [
@@ -59,12 +66,12 @@ export const FailOnErrorSchema = z
       z
         .number()
         .refine((n) => (n > 0 && n < 1) || (Number.isInteger(n) && n >= 1), 'expected a fraction between 0 and 1 or a whole count >= 1')
-        .describe('A fraction (0..1) of samples, or a count of samples, that may fail before the assignment fails.'),
+        .describe('A fraction (0..1) of the samples of each job and of the assignment, or a count of samples of the assignment, that may fail before the assignment fails.'),
     ],
     { error: 'expected true, false, a fraction between 0 and 1, or a whole count >= 1' },
   )
-  .default(false)
-  .describe('When failed samples fail the assignment: true, false, a fraction (0..1) or a count.');
+  .default(DEFAULT_FAIL_ON_ERROR)
+  .describe('When failed samples fail the assignment: true (any), false (never), a fraction (0..1) of the samples of any job or of the whole assignment, or a count. Default 0.05.');
 
 const assignmentShape = {
   $schema: z.string().optional().describe('JSON Schema reference for editors; ignored.'),

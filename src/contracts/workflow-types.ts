@@ -135,6 +135,12 @@ export interface SampleOutcome {
   error?: string;
 }
 
+/** What a failed sample's record keeps about the failure: its error type and the attempts made (null: unknown). */
+export interface FailureFacts {
+  errorType: string | null;
+  attempts: number | null;
+}
+
 /** A job waiting on a sample execution it did not start (adoption). */
 export interface SampleWaiter {
   jobWorkflowId: string;

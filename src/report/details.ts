@@ -15,17 +15,21 @@ export interface DetailRow {
   score: number | null;
   passed: boolean | null;
   error: string | null;
+  /** The failure's error type (EvalProviderPermanent, ...), null for a success. */
+  errorType: string | null;
+  /** Attempts the stored result took (model calls, or episode starts). */
+  attempts: number | null;
   latencyMs: number | null;
   usage: { inputTokens: number; outputTokens: number } | null;
   cost: number | null;
 }
 
 /** The fields of a result document that details need. */
-export type DetailResult = Pick<ResultDoc, '_id' | 'sampleId' | 'input' | 'prediction' | 'target' | 'score' | 'error' | 'latencyMs' | 'usage' | 'cost'>;
+export type DetailResult = Pick<ResultDoc, '_id' | 'sampleId' | 'input' | 'prediction' | 'target' | 'score' | 'error' | 'errorType' | 'attempts' | 'latencyMs' | 'usage' | 'cost'>;
 
 /** Projection that loads exactly the fields of DetailResult. */
 export const DETAIL_RESULT_PROJECTION = {
-  sampleId: 1, input: 1, prediction: 1, target: 1, score: 1, error: 1, latencyMs: 1, usage: 1, cost: 1,
+  sampleId: 1, input: 1, prediction: 1, target: 1, score: 1, error: 1, errorType: 1, attempts: 1, latencyMs: 1, usage: 1, cost: 1,
 } as const;
 
 /**
@@ -46,6 +50,8 @@ export function detailRow(sample: Pick<SampleDoc, 'modelId' | 'taskId' | 'index'
     score: result?.score?.value ?? null,
     passed: typeof result?.score?.passed === 'boolean' ? result.score.passed : null,
     error: result?.error ?? null,
+    errorType: result?.errorType ?? null,
+    attempts: typeof result?.attempts === 'number' ? result.attempts : null,
     latencyMs: result?.latencyMs ?? null,
     usage: result?.usage ?? null,
     cost: result?.cost ?? null,
@@ -53,13 +59,13 @@ export function detailRow(sample: Pick<SampleDoc, 'modelId' | 'taskId' | 'index'
 }
 
 /** Column order of details in CSV and text tables. */
-export const DETAIL_COLUMNS = ['model', 'task', 'index', 'sampleId', 'status', 'score', 'passed', 'input', 'prediction', 'target', 'error', 'latencyMs'] as const;
+export const DETAIL_COLUMNS = ['model', 'task', 'index', 'sampleId', 'status', 'score', 'passed', 'input', 'prediction', 'target', 'error', 'errorType', 'attempts', 'latencyMs'] as const;
 
 /** A details row as strings, in DETAIL_COLUMNS order. */
 export function detailCells(row: DetailRow): string[] {
   const str = (x: unknown): string => (x === null || x === undefined ? '' : typeof x === 'string' ? x : JSON.stringify(x));
   return [
     row.modelId, row.taskId, String(row.index), str(row.sampleId), row.status, str(row.score), str(row.passed),
-    str(row.input), str(row.prediction), str(row.target), str(row.error), str(row.latencyMs),
+    str(row.input), str(row.prediction), str(row.target), str(row.error), str(row.errorType), str(row.attempts), str(row.latencyMs),
   ];
 }

@@ -16,6 +16,14 @@ export function scoreText(score: { mean: number; ci95: [number, number] } | null
   return `${fixed3(score.mean)} [${fixed3(score.ci95[0])}, ${fixed3(score.ci95[1])}]`;
 }
 
+/**
+ * How many samples a score covers, of how many, and how many failed: ` n=78/80 (2 failed)`. A failed
+ * sample has no score, so the mean alone would hide it; this says it next to every score.
+ */
+export function coverageText(scored: number, counts: { total: number; failed: number }): string {
+  return ` n=${scored}/${counts.total}${counts.failed > 0 ? ` (${counts.failed} failed)` : ''}`;
+}
+
 /** A number for CSV: full precision, empty when missing. */
 export function csvNumber(x: number | null | undefined): string {
   return typeof x === 'number' && Number.isFinite(x) ? String(x) : '';

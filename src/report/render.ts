@@ -1,5 +1,5 @@
 import { DETAIL_COLUMNS, detailCells, type DetailRow } from './details';
-import { alignedTable, clip, csvLine, csvNumber, fixed3, mdTable, scoreText, type ReportFormat } from './format';
+import { alignedTable, clip, coverageText, csvLine, csvNumber, fixed3, mdTable, scoreText, type ReportFormat } from './format';
 import type { SummaryCell, SummaryTable } from './summary';
 
 /**
@@ -13,9 +13,9 @@ export type Sink = (chunk: string) => void;
 /** Rows of details, from an array in tests or a database cursor in the CLI. */
 export type DetailSource = Iterable<DetailRow> | AsyncIterable<DetailRow>;
 
-/** The CSV header of a summary: per task its mean, interval bounds and sample count. */
+/** The CSV header of a summary: per task its mean, interval bounds, scored samples, samples and failed samples. */
 export function summaryCsvHeader(tasks: readonly string[]): string[] {
-  return ['model', ...tasks.flatMap((t) => [t, `${t}_ci95_low`, `${t}_ci95_high`, `${t}_n`])];
+  return ['model', ...tasks.flatMap((t) => [t, `${t}_ci95_low`, `${t}_ci95_high`, `${t}_n`, `${t}_total`, `${t}_failed`])];
 }
 
 /** Summary as CSV: one line per model, numbers at full precision. */
@@ -23,8 +23,9 @@ export function summaryCsv(table: SummaryTable): string {
   const lines = [csvLine(summaryCsvHeader(table.tasks))];
   for (const row of table.rows) {
     const cells = table.tasks.flatMap((t) => {
-      const s = row.cells[t]?.score;
-      return [csvNumber(s?.mean), csvNumber(s?.ci95[0]), csvNumber(s?.ci95[1]), csvNumber(s?.n)];
+      const cell = row.cells[t];
+      const s = cell?.score;
+      return [csvNumber(s?.mean), csvNumber(s?.ci95[0]), csvNumber(s?.ci95[1]), csvNumber(s?.n), csvNumber(cell?.counts.total), csvNumber(cell?.counts.failed)];
     });
     lines.push(csvLine([row.modelId, ...cells]));
   }
@@ -33,8 +34,9 @@ export function summaryCsv(table: SummaryTable): string {
 
 function cellText(cell: SummaryCell | undefined): string {
   if (!cell) return '';
-  if (cell.score) return scoreText(cell.score);
-  return cell.status === 'completed' ? '-' : cell.status;
+  if (cell.score) return `${scoreText(cell.score)}${coverageText(cell.score.n, cell.counts)}`;
+  const failed = cell.counts.failed > 0 ? ` (${cell.counts.failed}/${cell.counts.total} failed)` : '';
+  return `${cell.status === 'completed' ? '-' : cell.status}${failed}`;
 }
 
 const JOB_HEADER = ['job', 'status', 'n', 'succeeded', 'reused', 'failed', 'canceled', 'p50 ms', 'p95 ms', 'tokens in', 'tokens out', 'cost'];

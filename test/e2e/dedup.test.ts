@@ -99,8 +99,12 @@ test('failed samples, then the model fixed: evalctl retry runs exactly the faile
   }, join(dir, 'flaky.yaml'));
   writeFileSync(failList, ['what is 3 + 0?', 'what is 7 + 0?', 'what is 11 + 0?'].join('\n'));
   const id = await start(env, [config]);
+  const watched = await runCli(['watch', id], { env, timeoutMs: 300_000 });
+  assert.equal(watched.code, 1, 'more failed samples than failOnError allows: watch exits 1');
+  assert.match(watched.stderr, /3 of 20 samples failed \(failOnError: 0\.05\)/);
+  assert.match(watched.stderr, /score \d\.\d{3} \[[^\]]+\] n=17\/20 \(3 failed\)/, 'the ending says what the score covers');
   const first = await finish(env, id);
-  assert.equal(first.status, 'completed', 'failOnError is false by default');
+  assert.equal(first.status, 'failed', 'by default more than 5% failed samples fail the run');
   assert.equal(first.counts.failed, 3);
   assert.equal(first.counts.succeeded, 17);
   const failedKeys = new Set((await store.samples.find({ assignmentId: id, status: 'failed' }).toArray()).map((s) => s.sampleKey));

@@ -101,6 +101,7 @@ test('report figures equal a recomputation from raw results; json and csv parse;
   const { store, env } = await setup();
   const config = workload({ name: 'results', models: 2, tasks: 2, samples: 25, salt: 'results' }, (c) => {
     c.models[1].provider.permanentErrorRate = 0.2;
+    c.failOnError = false;
     c.output = join(dir, 'out-{NAME}');
     c.notify = [{ kind: 'webhook', url: `${hookBase}/completed`, on: ['completed'] }];
   });
@@ -132,7 +133,9 @@ test('report figures equal a recomputation from raw results; json and csv parse;
   const details = JSON.parse((await runCli(['report', id, '--format', 'json', '--details'], { env })).stdout) as ReportJson;
   assert.equal(details.details?.length, 100);
   const text = await runCli(['report', id], { env });
-  assert.match(text.stdout, /model0\s+\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]/);
+  assert.match(text.stdout, /model0\s+\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] n=25\/25/);
+  assert.match(text.stdout, /model1\s+\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] n=\d+\/25 \(\d+ failed\)/, 'a score says how many samples failed');
+  checkFailedRecords(parseCsv((await runCli(['report', id, '--details', '--format', 'csv'], { env })).stdout));
 
   const exported = events.find((e) => e.type === 'exported');
   assert.equal(exported?.data?.dir, join(dir, 'out-results'));
@@ -150,6 +153,21 @@ test('report figures equal a recomputation from raw results; json and csv parse;
   for (const j of jobs) assert.ok(Math.abs(j.score.mean - (expected.get(j.jobId)?.mean ?? NaN)) < 1e-12);
   assert.ok(events.some((e) => e.type === 'notified'));
 });
+
+/** Failed samples keep their record: sample id, input, target, error type and the attempts made. */
+function checkFailedRecords(rows: string[][]): void {
+  const col = (name: string): number => rows[0].indexOf(name);
+  const failed = rows.slice(1).filter((r) => r[col('status')] === 'failed');
+  assert.ok(failed.length > 0, 'the workload has failed samples');
+  for (const r of failed) {
+    const index = Number(r[col('index')]);
+    assert.equal(r[col('sampleId')], `s${index}`);
+    assert.match(r[col('input')], new RegExp(`what is ${index} \\+ \\d\\?`));
+    assert.equal(r[col('target')], String(index + Number(r[col('task')].replace('task', ''))));
+    assert.equal(r[col('errorType')], 'EvalProviderPermanent');
+    assert.equal(r[col('attempts')], '1', 'a permanent error is not retried');
+  }
+}
 
 async function checkExport(s: Store, id: string, out: string): Promise<void> {
   const doc = await s.assignments.findOne({ _id: id });

@@ -78,10 +78,20 @@ describe('inference and sample keys', () => {
     assert.notEqual(sampleKey(base, exact), sampleKey(inferenceKey(model(), task(), { ...sample, target: '5' }), exact));
   });
 
-  it('command models: argv is identity, env values (secrets) are not', () => {
-    const cmd = (env: Record<string, string>, command = ['python', 'run.py']) =>
-      inferenceKey(ModelConfigSchema.parse({ id: 'c', provider: { kind: 'command', command, env } }), task(), sample);
-    assert.equal(cmd({ TOKEN: '${A}' }), cmd({ TOKEN: '${B}' }));
+  it('command models: argv, env and cwd are identity; what a ${NAME} reference holds is not', () => {
+    const cmd = (env: Record<string, string>, command = ['python', 'run.py'], extra: Record<string, unknown> = {}) =>
+      inferenceKey(ModelConfigSchema.parse({ id: 'c', provider: { kind: 'command', command, env, ...extra } }), task(), sample);
+    assert.equal(cmd({ TOKEN: '${A}' }), cmd({ TOKEN: '${B}' }), 'a renamed secret is the same model');
     assert.notEqual(cmd({}), cmd({}, ['python', 'run2.py']));
+    assert.notEqual(cmd({ CKPT: '/models/step-1000' }), cmd({ CKPT: '/models/step-2000' }), 'a new checkpoint behind the same program');
+    assert.notEqual(cmd({ CKPT: '${ROOT}/step-1000' }), cmd({ CKPT: '${ROOT}/step-2000' }));
+    assert.notEqual(cmd({}), cmd({ CKPT: '/models/step-1000' }));
+    assert.notEqual(cmd({}, undefined, { cwd: '/srv/a' }), cmd({}, undefined, { cwd: '/srv/b' }));
+    assert.equal(cmd({}), inferenceKey(ModelConfigSchema.parse({ id: 'c', provider: { kind: 'command', command: ['python', 'run.py'] } }), task(), sample), 'no env, no cwd: the key of before');
+  });
+
+  it('a model\'s version label is identity: set it when the weights behind the same config change', () => {
+    assert.notEqual(inferenceKey(model({ version: '2024-06' }), task(), sample), base);
+    assert.notEqual(inferenceKey(model({ version: '2024-06' }), task(), sample), inferenceKey(model({ version: '2024-07' }), task(), sample));
   });
 });

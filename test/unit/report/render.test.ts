@@ -37,27 +37,27 @@ test('the summary has models as rows and tasks as columns, in config order, extr
   assert.equal(table.rows[0].cells.t0?.latencyMs.p95, null, 'NaN percentiles become null');
 });
 
-test('csv has per task the mean, both bounds and n, and parses back to the figures', () => {
+test('csv has per task the mean, both bounds, n, total and failed, and parses back to the figures', () => {
   const rows = parseCsv(renderSummary(buildSummary(assignment(), jobs), 'csv'));
-  assert.deepEqual(rows[0], ['model', 't0', 't0_ci95_low', 't0_ci95_high', 't0_n', 't1', 't1_ci95_low', 't1_ci95_high', 't1_n']);
+  assert.deepEqual(rows[0], ['model', ...['t0', 't1'].flatMap((t) => [t, `${t}_ci95_low`, `${t}_ci95_high`, `${t}_n`, `${t}_total`, `${t}_failed`])]);
   const m0 = rows.find((r) => r[0] === 'm0');
-  assert.deepEqual(m0?.slice(1).map(Number), [0.5, 0.4, 0.6, 2, 0.25, 0.15, 0.35, 2]);
-  assert.deepEqual(rows.find((r) => r[0] === 'm1')?.slice(5), ['', '', '', '']);
+  assert.deepEqual(m0?.slice(1).map(Number), [0.5, 0.4, 0.6, 2, 2, 0, 0.25, 0.15, 0.35, 2, 2, 0]);
+  assert.deepEqual(rows.find((r) => r[0] === 'm1')?.slice(7), ['', '', '', '', '', '']);
 });
 
 test('table and markdown show mean [95% CI] per cell', () => {
   const table = buildSummary(assignment(), jobs);
   const text = renderSummary(table, 'table');
-  assert.match(text, /m0\s+0\.500 \[0\.400, 0\.600\]\s+0\.250 \[0\.150, 0\.350\]/);
+  assert.match(text, /m0\s+0\.500 \[0\.400, 0\.600\] n=2\/2\s+0\.250 \[0\.150, 0\.350\] n=2\/2/);
   const md = renderSummary(table, 'md');
-  assert.match(md, /\| m1 \| 1\.000 \[0\.900, 1\.100\] \|  \|/);
+  assert.match(md, /\| m1 \| 1\.000 \[0\.900, 1\.100\] n=2\/2 \|  \|/);
   assert.match(md, /\| m0\/t0 \| completed \| 2 \|/);
 });
 
 const sample = (index: number, prediction: string): DetailRow =>
   detailRow(
     { modelId: 'm0', taskId: 't0', index, sampleKey: `k${index}`, status: 'succeeded' },
-    { _id: `k${index}`, sampleId: `s${index}`, input: 'a, "quoted"\nline', prediction, target: '4', score: { value: 1, passed: true }, error: null, latencyMs: 3, usage: null, cost: null },
+    { _id: `k${index}`, sampleId: `s${index}`, input: 'a, "quoted"\nline', prediction, target: '4', score: { value: 1, passed: true }, error: null, errorType: null, attempts: 1, latencyMs: 3, usage: null, cost: null },
   );
 
 test('json with details is the summary plus a details array, and parses', async () => {
@@ -84,4 +84,14 @@ test('csv with details is one table of samples whose text survives quotes, comma
 test('markdown cells keep one row per line', () => {
   assert.equal(mdCell('a|b\nc'), 'a\\|b<br>c');
   assert.equal(csvLine(['x', 'y,z']), 'x,"y,z"');
+});
+
+test('a score says how many samples it covers and how many failed', () => {
+  const failing = { ...jobs[0], counts: { ...jobs[0].counts, total: 80, failed: 2 }, metrics: { ...jobs[0].metrics!, score: { n: 78, mean: 0.5, ci95: [0.4, 0.6] as [number, number], method: 'wilson' } } };
+  const table = buildSummary(assignment(), [failing]);
+  assert.match(renderSummary(table, 'table'), /0\.500 \[0\.400, 0\.600\] n=78\/80 \(2 failed\)/);
+  const csv = parseCsv(renderSummary(table, 'csv'));
+  const row = csv.find((r) => r[0] === failing.modelId)!;
+  assert.equal(row[csv[0].indexOf(`${failing.taskId}_failed`)], '2');
+  assert.equal(row[csv[0].indexOf(`${failing.taskId}_total`)], '80');
 });
