@@ -9,32 +9,56 @@ import { keyedSamples, type KeyedSample } from '../src/plan/samples';
 import { classifyBatch } from '../src/plan/reuse';
 import { INLINE_SCORERS, inferenceQueueFor, windowFor } from '../src/plan/jobs';
 import { recordSampleDocs } from './records';
+import { toFailure } from './failures';
 import { bulkWriteInParts } from '../src/store/store';
 
 /** Builds the plan activities of the orchestrator queue. */
 export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
   return {
-    /** Counts every task's samples, writes one job document per (model, task) and marks the assignment running. */
+    /**
+     * Counts every task's samples, writes one job document per (model, task) and marks the assignment running.
+     * A dataset or environment that can never be read fails it for good (the assignment ends failed in
+     * seconds); anything else (MongoDB away, a timeout) is retried.
+     */
     async planAssignment(input: { assignmentId: string }): Promise<AssignmentPlan> {
-      const config = await configs.get(input.assignmentId);
-      const doc = await deps.store.assignments.findOne({ _id: input.assignmentId }, { projection: { mode: 1 } });
-      const totals = new Map<string, number>();
-      for (const task of config.tasks) {
-        Context.current().heartbeat(task.id);
-        totals.set(task.id, (await openTaskSamples(task)).count);
-      }
-      const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0)));
-      await writePlan(deps, input.assignmentId, jobs);
-      return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, autoRetry: config.autoRetry, mode: (doc?.mode ?? 'all') as RunMode };
+      return permanentAsFailure(() => plan(input));
     },
 
     /** Keys a batch of indexes and decides, per the dedup rules, which run, which are reused, which rescore. */
     async prepareBatch(input: { assignmentId: string; job: JobPlan; mode: RunMode; indexes: number[]; counts: Counts }): Promise<PreparedSample[]> {
-      const { prepared } = await prepareSamples(deps, configs, input);
-      await deps.store.jobs.updateOne({ _id: `${input.assignmentId}/${input.job.jobId}` }, { $set: { status: 'running', counts: input.counts, updatedAt: new Date() } });
-      return prepared;
+      return permanentAsFailure(async () => {
+        const { prepared } = await prepareSamples(deps, configs, input);
+        await deps.store.jobs.updateOne({ _id: `${input.assignmentId}/${input.job.jobId}` }, { $set: { status: 'running', counts: input.counts, updatedAt: new Date() } });
+        return prepared;
+      });
     },
   };
+
+  async function plan(input: { assignmentId: string }): Promise<AssignmentPlan> {
+    const config = await configs.get(input.assignmentId);
+    const doc = await deps.store.assignments.findOne({ _id: input.assignmentId }, { projection: { mode: 1 } });
+    const totals = new Map<string, number>();
+    for (const task of config.tasks) {
+      Context.current().heartbeat(task.id);
+      totals.set(task.id, (await openTaskSamples(task)).count);
+    }
+    const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0)));
+    await writePlan(deps, input.assignmentId, jobs);
+    return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, autoRetry: config.autoRetry, mode: (doc?.mode ?? 'all') as RunMode };
+  }
+}
+
+/**
+ * Runs planning work with its domain errors turned into the failures Temporal acts on: a dataset, config or
+ * environment error that says it is permanent becomes non-retryable, so it is reported in seconds instead of
+ * retried out of sight.
+ */
+export async function permanentAsFailure<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw toFailure(err);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -12,7 +12,8 @@ import { leafCommands, malformedValues, MALFORMED_IDS, UNKNOWN_ID } from '../hel
 import { collectionCounts, allExecutions } from '../helpers/inspect';
 import { DATA_JSONL, VALID_BASES, malformedCorpus } from '../helpers/malformed';
 import { useTestStack } from '../helpers/stack';
-import { stackEnv } from '../helpers/workers';
+import { startWorkerProcess, stackEnv } from '../helpers/workers';
+import { writeWorkload } from '../helpers/assignments';
 
 const getStack = useTestStack();
 const dir = mkdtempSync(join(tmpdir(), 'evalctl-bad-input-'));
@@ -182,4 +183,39 @@ test('a worker that cannot reach Temporal retries for --connect-timeout, then ex
   assert.match(res.stderr, /worker: cannot reach Temporal at 127\.0\.0\.1:1 yet/);
   assert.match(res.stderr, /error: cannot reach Temporal at 127\.0\.0\.1:1 after 2 s .*check --address \/ TEMPORAL_ADDRESS/);
   assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('a dataset that cannot be read on the worker ends the assignment failed within seconds, saying what and where', async () => {
+  const env = stackEnv(getStack());
+  store ??= await openStore(getStack().mongoUrl);
+  const config = writeWorkload(dir, { name: 'unreadable', models: 1, tasks: 1, samples: 6, salt: 'unreadable' });
+  // Started with no worker up, so nothing is planned yet; then line 4 stops being JSON (the file changed
+  // after `start` checked it, or the worker's copy differs) and a worker comes up.
+  const res = await runCli(['start', config, '--json'], { env });
+  assert.equal(res.code, 0, res.stderr);
+  const id = (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
+  const data = join(dir, 'unreadable-task0.jsonl');
+  const lines = readFileSync(data, 'utf8').split('\n');
+  lines[3] = '{"id": "s3", "question": broken';
+  writeFileSync(data, lines.join('\n'));
+  const worker = await startWorkerProcess(env, 'all');
+  try {
+    const started = Date.now();
+    const watched = await runCli(['watch', id], { env, timeoutMs: 60_000 });
+    const seconds = (Date.now() - started) / 1000;
+    process.stderr.write(`bad-input: the unreadable dataset failed the assignment ${seconds.toFixed(1)} s after the worker came up\n`);
+    assert.equal(watched.code, 1, `watch exits 1 for a failed run: ${watched.stderr}`);
+    assert.ok(seconds < 20, `ended in ${seconds.toFixed(1)} s`);
+    const doc = await store.assignments.findOne({ _id: id });
+    assert.equal(doc?.status, 'failed');
+    assert.match(doc?.error ?? '', /unreadable-task0\.jsonl:4: malformed JSON/);
+    assert.match(watched.stderr, /malformed JSON/);
+    const status = await runCli(['status', id], { env });
+    assert.match(status.stdout, /failed/);
+    assert.match(status.stdout + status.stderr, /malformed JSON/);
+    const events = await runCli(['events', id], { env });
+    assert.match(events.stdout, /failed.*malformed JSON/);
+  } finally {
+    await worker.kill();
+  }
 });
