@@ -82,8 +82,20 @@ export function toProviderError(err: unknown, what: string, signal?: AbortSignal
   if (err instanceof APIError && typeof err.status === 'number') {
     const retryable = isRetryableStatus(err.status);
     const retryAfterMs = retryable ? parseRetryAfter(err.headers) : undefined;
-    return new ProviderError(`${what}: HTTP ${err.status}: ${err.message}`, { retryable, status: err.status, retryAfterMs, cause: err });
+    return new ProviderError(`${what}: ${endpointMessage(err, err.status)}`, { retryable, status: err.status, retryAfterMs, cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new ProviderError(`${what}: ${message}`, { retryable: true, cause: err });
+}
+
+/**
+ * The endpoint's own words for an HTTP error: `HTTP 400 (exceed_context_size_error): request (1042 tokens)
+ * exceeds ...`. The client prefixes its message with the status, which is said once here, and the error's
+ * `type` (or string `code`) is kept, since servers put the kind of failure there.
+ */
+function endpointMessage(err: APIError, status: number): string {
+  const prefix = `${status} `;
+  const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+  const kind = typeof err.type === 'string' && err.type ? err.type : typeof err.code === 'string' && err.code ? err.code : undefined;
+  return `HTTP ${status}${kind ? ` (${kind})` : ''}: ${message}`;
 }

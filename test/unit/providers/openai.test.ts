@@ -49,6 +49,11 @@ function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
       return json(res, 500, { error: { message: 'internal failure' } });
     case 'bad':
       return json(res, 400, { error: { message: "'messages' must not be empty", type: 'invalid_request_error' } });
+    case 'context':
+      // The body llama.cpp's server (xllamacpp 2026.10.11549) answers for a prompt longer than its context.
+      return json(res, 400, {
+        error: { code: 400, message: 'request (1042 tokens) exceeds the available context size (512 tokens), try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 1042, n_ctx: 512 },
+      });
     case 'missing':
       return json(res, 404, { error: { message: 'The model `missing` does not exist' } });
     case 'reset':
@@ -139,6 +144,14 @@ describe('openai provider against a local OpenAI-compatible server', () => {
       assert.match(e.message, /'messages' must not be empty/);
     });
     await rejectsWith(provider('missing').infer(req, ctx()), (e) => assert.deepEqual([e.retryable, e.status], [false, 404]));
+  });
+
+  it("a context-length error is permanent and says the server's message once, with its type", async () => {
+    await rejectsWith(provider('context').infer(req, ctx()), (e) => {
+      assert.deepEqual([e.retryable, e.status, e.type], [false, 400, ErrorTypes.ProviderPermanent]);
+      assert.equal(e.message, `model m (${baseUrl}): HTTP 400 (exceed_context_size_error): request (1042 tokens) exceeds the available context size (512 tokens), try increasing it`);
+    });
+    await rejectsWith(provider('missing').infer(req, ctx()), (e) => assert.equal(e.message, `model m (${baseUrl}): HTTP 404: The model \`missing\` does not exist`));
   });
 
   it('a hanging request hits its timeout and is retryable', async () => {
