@@ -1,17 +1,19 @@
 /**
  * The `npm test` runner: builds the server binaries on first use (cached), then hands the compiled test
- * files to `node --test` and exits with its code. `node dist/scripts/run-tests.js [unit|workflow|e2e|chaos|TEXT]...`
+ * files to `node --test` and exits with its code. `node dist/scripts/run-tests.js [unit|workflow|e2e|chaos|real|TEXT]...`
  * runs a subset: a kind, or files whose path contains TEXT. `chaos` (the long fault-injection suite, `npm run
- * chaos`) runs only when named; a short subset of it is part of e2e.
+ * chaos`) and `real` (against a real llama.cpp model server, `npm run test:real`) run only when named; a short
+ * subset of each is part of e2e.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { GoToolchainError } from '../src/dev/go';
 import { ensureTools, needsFerretdb } from '../src/dev/tools';
+import { ensureRealModel, RealModelSetupError } from './real-model';
 
-const KINDS = ['unit', 'workflow', 'e2e', 'chaos'] as const;
-/** Kinds run when none is named: everything but the long fault-injection suite. */
+const KINDS = ['unit', 'workflow', 'e2e', 'chaos', 'real'] as const;
+/** Kinds run when none is named: everything but the long fault-injection and real-model suites. */
 const DEFAULT_KINDS: readonly string[] = ['unit', 'workflow', 'e2e'];
 const ROOT = join(__dirname, '..', '..');
 
@@ -61,6 +63,12 @@ async function main(): Promise<number> {
     await ensureTools({ ferretdb: needsFerretdb() });
     process.stderr.write(`run-tests: server binaries ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   }
+  if (files.some((f) => f.includes('real-model'))) {
+    // Installed here, once, rather than in a test's before hook, so its time is not a test's time.
+    const started = Date.now();
+    await ensureRealModel();
+    process.stderr.write(`run-tests: real model server ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+  }
   if (files.some((f) => f.includes('web-ui'))) await ensureChromium();
   return runNodeTest(files);
 }
@@ -78,7 +86,7 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`run-tests: ${err instanceof GoToolchainError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+    process.stderr.write(`run-tests: ${err instanceof GoToolchainError || err instanceof RealModelSetupError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
     process.exitCode = 1;
   },
 );
