@@ -145,7 +145,7 @@ export function finalizeActivities(deps: ActivityDeps, configs: ConfigCache) {
         { $setOnInsert: { assignmentId, type: status, at: now, data: { counts: totals, ...(error ? { error } : {}) } } },
         { upsert: true },
       );
-      // Issue 7 hook: leaderboards, export and notifications; failures become events, never a failed ending.
+      // Follow-up work: leaderboards, export and notifications; failures become events, never a failed ending.
       const ctx = Context.current();
       await followUpEnding(
         { store: deps.store, env: deps.env, heartbeat: () => ctx.heartbeat(), log: (message, attrs) => ctx.log.warn(message, attrs) },

@@ -69,7 +69,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress>
     throw err;
   }
   const progress = state.progress('completed', input.runs);
-  // Agent tasks (issue 11): the environment's own overall metric over the job's episodes.
+  // Agent tasks: the environment's own overall metric over the job's episodes.
   if (input.job.agent) await environmentOverall(input);
   await db.recordJobEnd({ assignmentId: input.assignmentId, jobId: input.job.jobId, status: 'completed', counts: progress.counts });
   return progress;
@@ -136,7 +136,7 @@ async function launch(input: JobWorkflowInput, state: JobState, self: string, sa
     inferenceQueue: input.job.inferenceQueue, inferTimeoutMs: input.job.inferTimeoutMs, scoreInline: input.job.scoreInline,
     retry: input.retry, mode: input.mode,
     predictionFrom: sample.predictionFrom,
-    // Agent tasks (issue 11): the sample runs as an episode against the task's environment.
+    // Agent tasks: the sample runs as an episode against the task's environment.
     ...(input.job.agent ? { agent: input.job.agent } : {}),
   };
   const refusals = state.refusalsOf(sample.index);
