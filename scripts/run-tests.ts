@@ -2,8 +2,9 @@
  * The `npm test` runner: builds the server binaries on first use (cached), then hands the compiled test
  * files to `node --test` and exits with its code. `node dist/scripts/run-tests.js [unit|workflow|e2e|chaos|real|TEXT]...`
  * runs a subset: a kind, or files whose path contains TEXT. `chaos` (the long fault-injection suite, `npm run
- * chaos`) and `real` (against a real llama.cpp model server, `npm run test:real`) run only when named; a short
- * subset of each is part of e2e.
+ * chaos`), `real` (against a real llama.cpp model server, `npm run test:real`) and `guide` (the documented
+ * getting-started paths typed as a user would, `npm run test:guide`) run only when named; a short subset of
+ * chaos and real is part of e2e.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -12,8 +13,8 @@ import { GoToolchainError } from '../src/dev/go';
 import { ensureTools, needsFerretdb } from '../src/dev/tools';
 import { ensureRealModel, RealModelSetupError } from './real-model';
 
-const KINDS = ['unit', 'workflow', 'e2e', 'chaos', 'real'] as const;
-/** Kinds run when none is named: everything but the long fault-injection and real-model suites. */
+const KINDS = ['unit', 'workflow', 'e2e', 'chaos', 'real', 'guide'] as const;
+/** Kinds run when none is named: everything but the long fault-injection, real-model and guide suites. */
 const DEFAULT_KINDS: readonly string[] = ['unit', 'workflow', 'e2e'];
 const ROOT = join(__dirname, '..', '..');
 
@@ -42,8 +43,9 @@ function select(args: string[]): string[] {
 }
 
 function runNodeTest(files: string[]): Promise<number> {
-  // Fault-injection files measure recovery times: one at a time, so they do not slow each other down.
-  const chaos = files.some((f) => relative(ROOT, f).startsWith(join('dist', 'test', 'chaos')));
+  // Fault-injection files measure recovery times, and the guide's files each run whole stacks and demos:
+  // one at a time, so they do not slow each other down.
+  const chaos = files.some((f) => ['chaos', 'guide'].some((k) => relative(ROOT, f).startsWith(join('dist', 'test', k))));
   const args = ['--test', `--test-concurrency=${chaos ? 1 : 2}`, ...files];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
