@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ErrorTypes } from '../../src/contracts/errors';
 import { openStore, type Store } from '../../src/store/store';
 import { overlongQuestion, runRealAssignment, serverErrors, useRealModelServer, writeRealModelConfig } from '../helpers/real-model';
 import { useTestStack } from '../helpers/stack';
@@ -41,7 +42,7 @@ test('a real llama.cpp server: one answer with usage and latency stored, one con
   assert.ok(answer.usage.outputTokens >= 1 && answer.usage.outputTokens <= maxTokens, `completion tokens ${answer.usage.outputTokens} within maxTokens`);
   assert.ok(typeof answer.latencyMs === 'number' && answer.latencyMs > 0, 'latency recorded');
 
-  assert.equal(overlong.status, 'failed');
+  assert.deepEqual([overlong.status, overlong.sampleId, overlong.errorType, overlong.attempts], ['failed', 'overlong', ErrorTypes.ProviderPermanent, 1]);
   assert.match(overlong.error ?? '', /HTTP 400 \(exceed_context_size_error\): request \(\d+ tokens\) exceeds the available context size \(512 tokens\)/);
   assert.equal(serverErrors(server, 'exceeds the available context size').length, 1, 'the overlong prompt was sent once, not retried');
   const job = run.jobs[0];

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ErrorTypes } from '../../src/contracts/errors';
 import type { ResultDoc } from '../../src/store/documents';
 import { openStore, type Store } from '../../src/store/store';
 import { overlongQuestion, runRealAssignment, serverErrors, useRealModelServer, writeRealModelConfig, type RealSample } from '../helpers/real-model';
@@ -34,9 +35,9 @@ const SAMPLES: RealSample[] = [
   { id: 'overlong', question: overlongQuestion(512), target: 'lorem' },
 ];
 
-/** Results of one model by dataset position (a failed result stores no dataset id of its own). */
+/** Results of one model by dataset id. */
 function bySample(results: ResultDoc[], modelId: string): Map<string, ResultDoc> {
-  return new Map(results.filter((r) => r.modelId === modelId).map((r) => [SAMPLES[r.sampleIndex].id, r]));
+  return new Map(results.filter((r) => r.modelId === modelId).map((r) => [r.sampleId, r]));
 }
 
 test('chat, stop sequences, max tokens, usage, latency and a context-length error against llama.cpp', async () => {
@@ -84,6 +85,7 @@ test('chat, stop sequences, max tokens, usage, latency and a context-length erro
 
   for (const r of [stopped.get('overlong')!, unstopped.get('overlong')!]) {
     assert.equal(r.status, 'failed', `${r.modelId}/overlong fails`);
+    assert.deepEqual([r.sampleId, r.errorType, r.attempts], ['overlong', ErrorTypes.ProviderPermanent, 1], `${r.modelId}/overlong: a permanent error, one attempt`);
 
     assert.match(r.error ?? '', /HTTP 400 \(exceed_context_size_error\): request \(\d+ tokens\) exceeds the available context size \(512 tokens\)/);
   }
