@@ -12,6 +12,7 @@ export function formatStatus(view: AssignmentStatusView): string {
     `  samples: ${doneOf(c)}/${c.total} ended; ${c.succeeded} succeeded, ${c.reused} reused, ${c.failed} failed, ${c.canceled} canceled, ${c.running} running`,
   ];
   if (view.error) lines.push(`  error: ${view.error}`);
+  for (const r of view.retrying ?? []) lines.push(`  retrying ${r.activity} (attempt ${r.attempt}): ${r.lastError}`);
   for (const job of view.jobs) {
     const j = job.counts;
     const score = job.metrics?.score ? ` score ${scoreText(job.metrics.score)}${coverageText(job.metrics.score.n, j)}` : '';

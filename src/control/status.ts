@@ -26,6 +26,15 @@ export interface AssignmentStatusView {
   startedAt?: string;
   endedAt?: string;
   error?: string;
+  /** Steps of a running assignment that failed and are being retried (planning when MongoDB is away, say). */
+  retrying?: RetryingStep[];
+}
+
+/** A step Temporal is retrying: which activity, its attempt, and the error of the last one. */
+export interface RetryingStep {
+  activity: string;
+  attempt: number;
+  lastError: string;
 }
 
 /**
@@ -40,11 +49,28 @@ export async function assignmentStatus(store: Store, temporal: TemporalHandle, d
   for (const job of jobs) for (const k of Object.keys(counts) as Array<keyof Counts>) counts[k] += job.counts[k];
   if (jobs.length === 0) counts.total = doc.counts.total;
   const status: AssignmentStatus = doc.paused && !isTerminal(doc.status) ? 'paused' : doc.status === 'pending' ? 'running' : doc.status;
+  const retrying = live ? await retryingSteps(temporal, doc.workflowId) : [];
   return {
     assignmentId: doc._id, name: doc.name, status, counts: isTerminal(doc.status) ? doc.counts : counts, jobs, workflowId: doc.workflowId,
     createdAt: doc.createdAt.toISOString(), startedAt: doc.startedAt?.toISOString(), endedAt: doc.endedAt?.toISOString(),
     ...(doc.error ? { error: doc.error } : {}),
+    ...(retrying.length ? { retrying } : {}),
   };
+}
+
+/**
+ * The assignment workflow's activities that failed at least once and wait for their next attempt: a transient
+ * error is retried, and `status` shows it while it is, instead of counts that simply do not move.
+ */
+async function retryingSteps(temporal: TemporalHandle, workflowId: string): Promise<RetryingStep[]> {
+  try {
+    const described = await temporal.client.workflow.getHandle(workflowId).describe();
+    return (described.raw.pendingActivities ?? [])
+      .filter((a) => (a.attempt ?? 0) > 1 && a.lastFailure?.message)
+      .map((a) => ({ activity: a.activityType?.name ?? 'activity', attempt: a.attempt ?? 0, lastError: a.lastFailure?.message ?? '' }));
+  } catch {
+    return [];
+  }
 }
 
 function storedJob(job: JobDoc): JobStatusView {

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -13,6 +13,7 @@ import { collectionCounts, allExecutions } from '../helpers/inspect';
 import { DATA_JSONL, VALID_BASES, malformedCorpus } from '../helpers/malformed';
 import { useTestStack } from '../helpers/stack';
 import { startWorkerProcess, stackEnv } from '../helpers/workers';
+import { waitFor } from '../helpers/wait';
 import { writeWorkload } from '../helpers/assignments';
 
 const getStack = useTestStack();
@@ -215,6 +216,36 @@ test('a dataset that cannot be read on the worker ends the assignment failed wit
     assert.match(status.stdout + status.stderr, /malformed JSON/);
     const events = await runCli(['events', id], { env });
     assert.match(events.stdout, /failed.*malformed JSON/);
+  } finally {
+    await worker.kill();
+  }
+});
+
+test('a planning error that may pass is retried, status shows it while it is, and the run completes once it passes', async () => {
+  const env = stackEnv(getStack());
+  store ??= await openStore(getStack().mongoUrl);
+  const config = writeWorkload(dir, { name: 'flaky-plan', models: 1, tasks: 1, samples: 3, salt: 'flaky-plan' });
+  const res = await runCli(['start', config, '--json'], { env });
+  assert.equal(res.code, 0, res.stderr);
+  const id = (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
+  // The dataset path turns into a folder before any worker plans: reading it fails with EISDIR, an error
+  // that says nothing about being permanent, so it is retried.
+  const data = join(dir, 'flaky-plan-task0.jsonl');
+  const content = readFileSync(data, 'utf8');
+  rmSync(data);
+  mkdirSync(data);
+  const worker = await startWorkerProcess(env, 'all');
+  try {
+    const shown = await waitFor(async () => {
+      const status = await runCli(['status', id], { env });
+      return /retrying planAssignment \(attempt [2-9]\d*\): .*EISDIR/.test(status.stdout) ? status.stdout : undefined;
+    }, { timeoutMs: 60_000, message: 'status to show the retried planning error' });
+    assert.match(shown, /: running/);
+    rmSync(data, { recursive: true });
+    writeFileSync(data, content);
+    const watched = await runCli(['watch', id], { env, timeoutMs: 60_000 });
+    assert.equal(watched.code, 0, watched.stderr);
+    assert.equal((await store.assignments.findOne({ _id: id }))?.status, 'completed');
   } finally {
     await worker.kill();
   }
