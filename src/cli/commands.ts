@@ -17,6 +17,7 @@ import { retryCommand } from './retry';
 import { syncCommand } from './sync';
 import { runCommand } from './run';
 import { sessionsCommand } from './sessions';
+import { viewCommand } from './view';
 
 /**
  * The list of commands. Each command lives in its own file and exports `xxxCommand(): Command`;
@@ -24,7 +25,7 @@ import { sessionsCommand } from './sessions';
  */
 export function registerCommands(program: Command): void {
   const factories: Array<() => Command> = [
-    validateCommand, startCommand, runCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, retryCommand, syncCommand, reportCommand, exportCommand, leaderboardCommand, eventsCommand, sessionsCommand, workerCommand, workersCommand, devCommand,
+    validateCommand, startCommand, runCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, retryCommand, syncCommand, reportCommand, exportCommand, leaderboardCommand, viewCommand, eventsCommand, sessionsCommand, workerCommand, workersCommand, devCommand,
   ];
   for (const make of factories) program.addCommand(inheritErrorHandling(make()));
 }

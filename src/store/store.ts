@@ -76,6 +76,19 @@ export async function ensureIndexes(store: Store): Promise<void> {
 }
 
 /**
+ * Indexes of the results viewer's queries (`evalctl view` creates them at start): the assignment list,
+ * newest first, and the results of an assignment for text search. Only on MongoDB: FerretDB answers only
+ * `{_id: value}` from an index, so there they would slow every write and speed up no read.
+ */
+export async function ensureViewerIndexes(store: Store): Promise<void> {
+  if (store.flavor === 'ferretdb') return;
+  await Promise.all([
+    store.assignments.createIndex({ createdAt: -1, _id: -1 }, { name: 'createdAt_id' }),
+    store.results.createIndex({ assignments: 1 }, { name: 'assignments' }),
+  ]);
+}
+
+/**
  * Documents by `_id`, in one `$in` query on MongoDB and as parallel `_id`-only lookups on FerretDB: it
  * answers from an index only a filter that is exactly `{_id: value}` and scans the whole collection for
  * anything else, a cost that grows with every stored document.
