@@ -34,6 +34,20 @@ export function pairedDelta(a: readonly DigestRow[], b: readonly DigestRow[]): {
   return { n: diffs.length, mean, ci95: tInterval(diffs) };
 }
 
+/** Changed samples and paired deltas per pair of digests, computed once per pair (digests are replaced, not mutated). */
+const compared = new WeakMap<readonly DigestRow[], WeakMap<readonly DigestRow[], { changed: ChangedSample[]; delta: ReturnType<typeof pairedDelta> }>>();
+
+/** The changed samples and the paired delta of two digests, memoised. */
+export function comparison(a: readonly DigestRow[], b: readonly DigestRow[]): { changed: ChangedSample[]; delta: ReturnType<typeof pairedDelta> } {
+  const inner = compared.get(a) ?? new WeakMap();
+  compared.set(a, inner);
+  const known = inner.get(b);
+  if (known) return known;
+  const value = { changed: changedSamples(a, b), delta: pairedDelta(a, b) };
+  inner.set(b, value);
+  return value;
+}
+
 function signed(x: number): string {
   return `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
 }
@@ -78,8 +92,8 @@ export async function comparePage(ctx: ViewerContext, params: URLSearchParams): 
   for (const [i, [ja, jb]] of pairs.entries()) {
     const digests = all[i];
     if (!digests.ready) continue;
-    const delta = pairedDelta(digests.a, digests.b);
-    const changed = changedSamples(digests.a, digests.b).length;
+    const { delta, changed: list } = comparison(digests.a, digests.b);
+    const changed = list.length;
     rows.push([
       html`${ja.jobId}`, html`${scoreCi(ja.metrics?.score)}`, html`${scoreCi(jb.metrics?.score)}`,
       html`${delta ? `${signed(delta.mean)} [${signed(delta.ci95[0])}, ${signed(delta.ci95[1])}]` : '-'}`, html`${num(delta?.n ?? 0)}`,
@@ -100,7 +114,7 @@ export async function changedPage(ctx: ViewerContext, params: URLSearchParams): 
   const digests = await pairRows(ctx, pair[0], pair[1]);
   if (!digests.ready) return preparing(digests.read, digests.total);
   const pageNo = Math.max(1, Math.min(1_000_000, Math.floor(Number(params.get('page') ?? '1')) || 1));
-  const p = pageOf(changedSamples(digests.a, digests.b), pageNo, 50);
+  const p = pageOf(comparison(digests.a, digests.b).changed, pageNo, 50);
   const rowsA = await loadRows(ctx.store, pair[0], p.items.map((c) => c.index), digests.a);
   const baseA = `/assignments/${seg(a._id)}/jobs/${seg(pair[0].jobId)}/samples`;
   const baseB = `/assignments/${seg(b._id)}/jobs/${seg(pair[1].jobId)}/samples`;
