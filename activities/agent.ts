@@ -1,6 +1,6 @@
 import type { AgentTaskConfig, ModelConfig } from '../src/config/schema';
 import {
-  ErrorTypes, type AgentReply, type EpisodeMessage, type EpisodeRecord, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput,
+  EpisodeErrorTypes, ErrorTypes, type AgentReply, type EpisodeMessage, type EpisodeRecord, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput,
 } from '../src/contracts';
 import { environmentIndexOf, lastAgentMessage, scoreFromResult } from '../src/environments';
 import { sampleFor } from '../src/plan/samples';
@@ -11,7 +11,7 @@ import type { ResultDoc } from '../src/store/documents';
 import type { ActivityDeps, ConfigCache } from './deps';
 import { permanent, toFailure } from './failures';
 import { waitWhile, withHeartbeat } from './heartbeat';
-import { storeSuccess } from './records';
+import { storeOutcome, storeSuccess } from './records';
 import { costOf } from '../src/metrics';
 
 /** Input of one model turn of an episode. */
@@ -80,11 +80,20 @@ export function agentActivities(deps: ActivityDeps, configs: ConfigCache) {
       }
     },
 
-    /** Scores a finished episode (its environment's result, or the task's scorer) and stores it with its transcript. */
+    /**
+     * Scores a finished episode (its environment's result, or the task's scorer) and stores it with its
+     * final transcript and the model's turns. A crashed task (`task error`) is stored as a failed sample
+     * that keeps the task's output: its history as the transcript and its error as the result.
+     */
     async storeEpisode(input: StoreEpisodeInput): Promise<SampleOutcome> {
       const { sample, episode } = input;
       const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), agentTaskOf(configs, sample)]);
       const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
+      const agentFields = {
+        transcript: episode.transcript, modelTurns: episode.modelTurns, restarts: episode.restarts, restartReasons: episode.restartReasons,
+        episode: { status: episode.status, result: episode.result ?? null, turns: episode.turns, index: environmentIndexOf(keyed.sample) },
+      };
+      if (episode.status === TASK_ERROR) return storeTaskError(deps, input, agentFields);
       const score = await scoreEpisode(deps, task, episode, keyed.sample);
       const now = new Date();
       const cost = costOf(episode.usage, model.pricing);
@@ -94,15 +103,26 @@ export function agentActivities(deps: ActivityDeps, configs: ConfigCache) {
         sampleId: keyed.sample.id, sampleIndex: sample.index, input: firstUser, prediction: lastAgentMessage(episode.transcript),
         target: null, score, error: null, errorType: null, attempts: episode.restarts + 1, latencyMs: episode.latencyMs,
         usage: episode.usage, cost, worker: episode.worker, startedAt: new Date(episode.startedAt), finishedAt: now, updatedAt: now,
-        transcript: episode.transcript, restarts: episode.restarts,
-        episode: { status: episode.status, result: episode.result ?? null, turns: episode.turns, index: environmentIndexOf(keyed.sample) },
+        ...agentFields,
       };
-      const outcome = await storeSuccess(deps, sample, input.waiters, doc, score);
-      // The session is over whichever way it ended; a task worker that died could not remove its entry.
-      await deps.store.sessions.deleteOne({ _id: sample.sampleKey });
-      return outcome;
+      return storeSuccess(deps, sample, input.waiters, doc, score);
     },
   };
+}
+
+/** AgentBench's status of a crashed task (its interact answered 501). */
+const TASK_ERROR = 'task error';
+
+/** A crashed task's episode: a failed sample whose result keeps the transcript and the task's error. */
+async function storeTaskError(deps: ActivityDeps, input: StoreEpisodeInput, fields: Partial<ResultDoc>): Promise<SampleOutcome> {
+  const { sample, episode } = input;
+  const detail = typeof episode.result === 'string' ? episode.result.trim().split('\n').slice(-1)[0] : JSON.stringify(episode.result);
+  const error = `the environment's task crashed (task error): ${detail}`.slice(0, 2000);
+  const outcome = await storeOutcome(deps, sample, input.waiters, 'failed', error, {
+    errorType: EpisodeErrorTypes.TaskError, attempts: episode.restarts + 1, sampleId: String(fields.episode?.index ?? sample.index), input: fields.transcript?.[0]?.content ?? '',
+  });
+  await deps.store.results.updateOne({ _id: sample.sampleKey, status: 'failed' }, { $set: fields });
+  return outcome;
 }
 
 /** The environment's own verdict, or the task's scorer on the model's last message (target: the result's `target`). */

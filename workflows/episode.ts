@@ -14,15 +14,17 @@ const db = proxyActivities<Activities>(DB_ACTIVITY);
  */
 export async function episodeWorkflow(input: SampleWorkflowInput): Promise<SampleOutcome> {
   const waiters = collectWaiters(input);
-  const { outcome, recorded } = await execute(input, waiters);
+  if (!input.agent) throw ApplicationFailure.nonRetryable(`sample ${input.sampleKey}: an episode needs agent settings`, ErrorTypes.ConfigInvalid);
+  const runner = new EpisodeRunner(input, input.agent);
+  const { outcome, recorded } = await execute(input, waiters, runner);
   await CancellationScope.nonCancellable(() => notifyWaiters(input, outcome, waiters, recorded));
+  // Sessions the episode stopped using are closed before the workflow ends (their cancels retry until confirmed).
+  await CancellationScope.nonCancellable(() => runner.settle());
   return closeAs(input, outcome);
 }
 
 /** Runs and stores the episode; a failure or a cancel becomes an outcome stored as data. */
-async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[]): Promise<{ outcome: SampleOutcome; recorded: number }> {
-  if (!input.agent) throw ApplicationFailure.nonRetryable(`sample ${input.sampleKey}: an episode needs agent settings`, ErrorTypes.ConfigInvalid);
-  const runner = new EpisodeRunner(input, input.agent);
+async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[], runner: EpisodeRunner): Promise<{ outcome: SampleOutcome; recorded: number }> {
   const store = proxyActivities<Activities>(scoreActivity(input.retry));
   try {
     const episode = await runner.run();
@@ -34,7 +36,7 @@ async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[]): Pro
     const recorded = waiters.length;
     const outcome = await CancellationScope.nonCancellable(async () => {
       await runner.cancelSession();
-      return db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error, failure: failureFacts(err, input.retry.maxAttempts) });
+      return db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error, failure: { ...failureFacts(err, input.retry.maxAttempts), attempts: runner.attempts() } });
     });
     return { outcome, recorded };
   }

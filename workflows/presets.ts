@@ -90,6 +90,21 @@ export function sessionTurnActivity(queue: string, timeoutMs: number): ActivityO
 }
 
 /**
+ * Cancelling a session: the activity retries the environment's cancel itself until it is confirmed or the
+ * session is gone, for up to `untilMs`. On the holding worker's queue a short schedule-to-start tells that
+ * the worker is gone; on the environment's shared queue any task worker of the environment may do it.
+ */
+export function sessionCancelActivity(queue: string, untilMs: number, shared: boolean): ActivityOptions {
+  return {
+    taskQueue: queue,
+    ...(shared ? { scheduleToCloseTimeout: untilMs + 60_000 } : { scheduleToStartTimeout: '10s' }),
+    startToCloseTimeout: untilMs + 30_000,
+    heartbeatTimeout: '10s',
+    retry: { maximumAttempts: shared ? 3 : 1 },
+  };
+}
+
+/**
  * A shard runner (batch fan-out): one activity running a whole shard's model calls, for as long as that
  * takes. It heartbeats every second with its checkpoint, so a lost worker is noticed within 20 s and the
  * next attempt resumes from the checkpoint; attempts are not limited (per-call retries happen inside).

@@ -3,6 +3,7 @@ import type { RunMode } from '../contracts';
 import { previewAssignment, type AssignmentPreview } from '../control/preview';
 import { unservedQueues } from '../control/queue-check';
 import { AssignmentExistsError, startAssignment } from '../control/start';
+import { DatasetError } from '../datasets';
 import type { Store } from '../store/store';
 import type { AssignmentConfig } from '../config/schema';
 import type { TemporalHandle } from '../temporal/client';
@@ -53,7 +54,10 @@ export function formatPreview(p: AssignmentPreview): string {
 
 /** `--dry-run`: the plan on stdout, as JSON or a table; nothing is started or written. */
 export async function printPreview(store: Store, temporal: TemporalHandle, config: AssignmentConfig, opts: StartOptions, reuseFrom: string | null): Promise<void> {
-  const preview = await previewAssignment(store, temporal, config, opts.mode, reuseFrom);
+  const preview = await previewAssignment(store, temporal, config, opts.mode, reuseFrom).catch((err: unknown) => {
+    if (err instanceof DatasetError) throw new UsageError(err.message);
+    throw err;
+  });
   if (opts.json) printJson(preview);
   else process.stdout.write(`${formatPreview(preview)}\n`);
 }
@@ -71,6 +75,7 @@ export function startCommand(): Command {
       const started = await startAssignment(store, temporal, { config: loaded.config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom })
         .catch((err: unknown) => {
           if (err instanceof AssignmentExistsError) throw new UsageError(`--id: ${err.message}`);
+          if (err instanceof DatasetError) throw new UsageError(err.message);
           throw err;
         });
       const uiUrl = workflowUiUrl(uiBaseUrl(), connection.temporalNamespace, started.workflowId);

@@ -5,6 +5,7 @@ import {
   EvalAssignmentKey, EvalStatusKey, ORCHESTRATOR_QUEUE, assignmentWorkflowId, emptyCounts,
   type AssignmentWorkflowInput, type RunMode,
 } from '../contracts';
+import { checkEnvironments } from '../environments';
 import type { Store } from '../store/store';
 import type { TemporalHandle } from '../temporal/client';
 
@@ -36,9 +37,11 @@ export function newAssignmentId(name: string, now = new Date()): string {
 
 /**
  * Snapshots the config to MongoDB (secrets stay `${NAME}` references) and starts the assignment workflow.
- * If the workflow cannot be started the snapshot is removed again, so a failed start changes nothing.
+ * If the workflow cannot be started the snapshot is removed again, so a failed start changes nothing. An
+ * agent task its environment does not have is refused first (a DatasetError).
  */
 export async function startAssignment(store: Store, temporal: TemporalHandle, req: StartRequest): Promise<Started> {
+  await checkEnvironments(req.config.tasks);
   const assignmentId = req.assignmentId ?? newAssignmentId(req.config.name);
   const workflowId = assignmentWorkflowId(assignmentId);
   const now = new Date();

@@ -1,10 +1,16 @@
-import type { EnvironmentTurn } from '../contracts';
-import { EnvironmentError, NoCapacityError, SessionLostError, chatRole, type Environment, type EpisodeOutput, type SampleIndex } from './types';
+import type { EnvironmentTurn, EpisodeMessage } from '../contracts';
+import { classifyAnswer, type AgentBenchCall } from './agentbench-protocol';
+import {
+  ControllerRestartedError, EnvironmentBusyError, EnvironmentError, NoCapacityError, SessionLostError, UnknownTaskError, chatRole,
+  type AgentReplyInput, type CancelOutcome, type Environment, type EpisodeOutput, type SampleIndex, type StartedSession,
+} from './types';
 
 /**
- * A client of an AgentBench task controller in its v0.2 HTTP protocol: get_indices, start_sample,
- * interact, cancel and calculate_overall. The controller answers with the whole history every time; the
- * client hands on only what is new since the last turn, with AgentBench's `agent` role as the assistant.
+ * A client of an AgentBench v0.2 task controller (get_indices, start_sample, interact, cancel,
+ * list_sessions, calculate_overall). Every answer's history is the whole conversation the agent sees next,
+ * handed on as it is, as AgentBench's own client does. Session ids start again at 0 when the controller
+ * restarts, so a session is named `<id>@<start time>` and checked against list_sessions before each call
+ * that could reach someone else's session.
  */
 
 /** Settings of one controller and task. */
@@ -20,57 +26,127 @@ interface TaskOutput {
   index?: SampleIndex;
   status?: string;
   result?: unknown;
-  history?: Array<{ role: string; content: string }>;
+  history?: Array<{ role: string; content: string }> | null;
+}
+
+/** One entry of list_sessions. */
+interface ListedSession {
+  name: string;
+  index: SampleIndex;
+  start: number;
+}
+
+/**
+ * A session name as evalctl keeps it: `<id>@<start>/<index>`, the controller's id and start time of the
+ * session (from list_sessions) and the sample index, so a session is told apart from a later one that a
+ * restarted controller gave the same id.
+ */
+export function sessionHandle(id: number, start: number | undefined, index: SampleIndex): string {
+  return `${id}@${start ?? ''}/${index}`;
+}
+
+/** The parts of a session name. */
+export function parseHandle(handle: string): { id: number; start?: number; index: string } {
+  const slash = handle.indexOf('/');
+  const [id, start] = (slash < 0 ? handle : handle.slice(0, slash)).split('@');
+  return { id: Number(id), start: start ? Number(start) : undefined, index: slash < 0 ? '' : handle.slice(slash + 1) };
 }
 
 /** An Environment over an AgentBench controller. */
 export function agentBenchEnvironment(settings: AgentBenchSettings): Environment {
   const base = settings.url.replace(/\/+$/, '');
-  /** History entries already handed on, per session. */
-  const seen = new Map<string, number>();
+  const where = `AgentBench controller ${base} task ${JSON.stringify(settings.task)}`;
   const call = async (method: 'GET' | 'POST', route: string, body?: unknown, signal?: AbortSignal): Promise<Response> => {
     const timeout = AbortSignal.timeout(settings.requestTimeoutMs);
-    const res = await fetch(`${base}${route}`, {
+    return fetch(`${base}${route}`, {
       method, headers: body === undefined ? undefined : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
-    return res;
   };
-  const json = async <T>(res: Response, what: string): Promise<T> => {
-    if (!res.ok) throw new EnvironmentError(`${what}: HTTP ${res.status} ${await res.text().catch(() => '')}`.trim(), res.status >= 500);
-    return (await res.json()) as T;
+  /** Throws the error a failed answer means; returns the 501's task output for the caller to keep. */
+  const failure = async (what: AgentBenchCall, res: Response): Promise<TaskOutput> => {
+    const answer = classifyAnswer(what, res.status, await res.text().catch(() => ''));
+    const words = `${what} answered ${res.status} ${JSON.stringify(answer.detail)}`;
+    switch (answer.fault) {
+      case 'unknown-task': throw new UnknownTaskError(`${where}: no such task on the controller (${words})`);
+      case 'no-capacity': throw new NoCapacityError(`${where}: no worker has capacity (${words})`, settings.retryAfterMs);
+      case 'restart': throw new SessionLostError(`${where}: ${words}`);
+      case 'busy': throw new EnvironmentBusyError(`${where}: ${words}`);
+      case 'task-error': return (answer.output ?? {}) as TaskOutput;
+      default: throw new EnvironmentError(`${where}: ${words}`);
+    }
   };
-  const turn = (session: string, output: TaskOutput, skip: number): EnvironmentTurn => {
-    const history = output.history ?? [];
-    const fresh = history.slice(Math.min(history.length, (seen.get(session) ?? 0) + skip));
-    seen.set(session, history.length);
-    if (output.status !== 'running') seen.delete(session);
-    return { status: output.status ?? 'unknown', messages: fresh.map((m) => ({ role: chatRole(m.role), content: m.content })), result: output.result };
+  const listed = async (signal?: AbortSignal): Promise<Record<string, ListedSession>> => {
+    const res = await call('GET', '/list_sessions', undefined, signal);
+    if (!res.ok) await failure('list_sessions', res);
+    return (await res.json()) as Record<string, ListedSession>;
   };
+  /** Whether the controller still holds this very session (not a new one under a reused id). */
+  const holds = async (handle: string, signal?: AbortSignal): Promise<boolean> => {
+    const { id, start } = parseHandle(handle);
+    const entry = (await listed(signal))[String(id)];
+    return entry !== undefined && entry.name === settings.task && (start === undefined || entry.start === start);
+  };
+  const restarted = (handle: string, what: string) =>
+    new ControllerRestartedError(`${where}: session ${handle} ${what} (the controller restarted or dropped it)`);
   return {
     async indices() {
-      return json<SampleIndex[]>(await call('GET', `/get_indices?name=${encodeURIComponent(settings.task)}`), 'get_indices');
+      const res = await call('GET', `/get_indices?name=${encodeURIComponent(settings.task)}`);
+      if (!res.ok) await failure('get_indices', res);
+      return (await res.json()) as SampleIndex[];
     },
-    async start(index, signal) {
+    async start(index, signal): Promise<StartedSession> {
       const res = await call('POST', '/start_sample', { name: settings.task, index }, signal);
-      if (res.status === 406) throw new NoCapacityError(`AgentBench ${settings.task}: no worker has capacity (406)`, settings.retryAfterMs);
-      const body = await json<{ session_id: number | string; output: TaskOutput }>(res, 'start_sample');
-      const session = String(body.session_id);
-      return { session, ...turn(session, body.output, 0) };
+      if (!res.ok) await failure('start_sample', res);
+      const body = (await res.json()) as { session_id: number; output: TaskOutput };
+      const output = body.output;
+      let start: number | undefined;
+      if (output.status === 'running') start = (await listed(signal))[String(body.session_id)]?.start;
+      return { session: sessionHandle(body.session_id, start, index), ...turnOf(output) };
     },
-    async step(session, content, signal) {
-      const res = await call('POST', '/interact', { session_id: Number.isNaN(Number(session)) ? session : Number(session), agent_response: { status: 'normal', content } }, signal);
-      if (res.status === 404) throw new SessionLostError(`AgentBench session ${session} is gone`);
-      // The controller appends the agent's message to the history it returns: skip it, the transcript has it.
-      return turn(session, (await json<{ output: TaskOutput }>(res, 'interact')).output, 1);
+    async step(handle, reply: AgentReplyInput, signal): Promise<EnvironmentTurn> {
+      if (!(await holds(handle, signal))) throw restarted(handle, 'is no longer on the controller');
+      const agentResponse = reply.status && reply.status !== 'normal' ? { status: reply.status } : { status: 'normal', content: reply.content };
+      let res: Response;
+      try {
+        res = await call('POST', '/interact', { session_id: parseHandle(handle).id, agent_response: agentResponse }, signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        throw restarted(handle, `lost its interact: ${(err as Error).message}`);
+      }
+      if (res.ok) return turnOf(((await res.json()) as { output: TaskOutput }).output);
+      const crashed = await failure('interact', res);
+      return { ...turnOf(crashed), status: 'task error' };
     },
-    async cancel(session) {
-      seen.delete(session);
-      const res = await call('POST', '/cancel', { session_id: Number.isNaN(Number(session)) ? session : Number(session) });
-      await res.body?.cancel();
+    async cancel(handle, signal): Promise<CancelOutcome> {
+      if (!(await holds(handle, signal))) return 'gone';
+      const res = await call('POST', '/cancel', { session_id: parseHandle(handle).id }, signal);
+      if (res.ok) {
+        await res.body?.cancel();
+        return 'cancelled';
+      }
+      const answer = classifyAnswer('cancel', res.status, await res.text().catch(() => ''));
+      if (answer.fault === 'gone') return 'gone';
+      const words = `cancel of session ${handle} answered ${res.status} ${JSON.stringify(answer.detail)}`;
+      if (answer.fault === 'busy') throw new EnvironmentBusyError(`${where}: ${words}`);
+      throw new EnvironmentError(`${where}: ${words}`);
+    },
+    async findAdopted(handle, signal): Promise<string | undefined> {
+      const { id, start, index } = parseHandle(handle);
+      const entry = (await listed(signal))[String(id)];
+      if (!entry || entry.name !== settings.task || String(entry.index) !== index || entry.start === start) return undefined;
+      return sessionHandle(id, entry.start, entry.index);
     },
     async calculateOverall(results: EpisodeOutput[]) {
-      return json<unknown>(await call('POST', '/calculate_overall', { name: settings.task, results }), 'calculate_overall');
+      const res = await call('POST', '/calculate_overall', { name: settings.task, results });
+      if (!res.ok) await failure('calculate_overall', res);
+      return (await res.json()) as unknown;
     },
   };
+}
+
+/** A TaskOutput as a turn: its history whole, AgentBench's `agent` role as the assistant. */
+function turnOf(output: TaskOutput): EnvironmentTurn {
+  const history: EpisodeMessage[] = (output.history ?? []).map((m) => ({ role: chatRole(m.role), content: m.content }));
+  return { status: output.status ?? 'unknown', history, result: output.result ?? null };
 }

@@ -1,6 +1,9 @@
 import * as path from 'node:path';
-import type { EnvironmentTurn } from '../contracts';
-import { EnvironmentError, type Environment, type EnvironmentModule, type EpisodeOutput, type SampleIndex, type StartedSession } from './types';
+import type { EnvironmentTurn, EpisodeMessage } from '../contracts';
+import {
+  EnvironmentError, SessionLostError, chatRole, type AgentReplyInput, type CancelOutcome, type Environment, type EnvironmentModule,
+  type EpisodeOutput, type ModuleTurn, type SampleIndex, type StartedSession,
+} from './types';
 
 /** Prefix of the environments shipped with evalctl (src/environments/builtin/<name>). */
 export const BUILTIN_PREFIX = 'builtin:';
@@ -25,16 +28,47 @@ export function loadEnvironmentModule(spec: string): EnvironmentModule {
   return mod as EnvironmentModule;
 }
 
-/** An Environment over a module and the task's options. */
+/**
+ * An Environment over a module and the task's options. The adapter keeps each session's conversation: a
+ * module's turn adds messages after the model's reply, or hands back the whole conversation anew.
+ */
 export function moduleEnvironment(spec: string, options: Record<string, unknown>): Environment {
   const mod = loadEnvironmentModule(spec);
+  const histories = new Map<string, EpisodeMessage[]>();
+  const turnOf = (session: string, turn: ModuleTurn, before: EpisodeMessage[]): EnvironmentTurn => {
+    const history = turn.history ? turn.history.map(chatMessage) : [...before, ...(turn.messages ?? []).map(chatMessage)];
+    if (turn.status === 'running') histories.set(session, history);
+    else histories.delete(session);
+    return { status: turn.status, history, result: turn.result, expected: turn.expected };
+  };
   const env: Environment = {
     indices: async (): Promise<SampleIndex[]> => mod.indices(options),
-    start: async (index: SampleIndex): Promise<StartedSession> => mod.start(index, options),
-    step: async (session: string, content: string): Promise<EnvironmentTurn> => mod.step(session, content, options),
-    cancel: async (session: string): Promise<void> => void (await mod.cancel(session, options)),
+    async start(index: SampleIndex): Promise<StartedSession> {
+      const started = await mod.start(index, options);
+      return { session: started.session, ...turnOf(started.session, started, []) };
+    },
+    async step(session: string, reply: AgentReplyInput): Promise<EnvironmentTurn> {
+      const before = histories.get(session);
+      if (!before) throw new SessionLostError(`environment ${spec} holds no session ${session} in this process`);
+      const seen = [...before, { role: 'assistant' as const, content: reply.content }];
+      if (reply.status && reply.status !== 'normal') {
+        histories.delete(session);
+        await mod.cancel(session, options);
+        return { status: reply.status, history: seen };
+      }
+      return turnOf(session, await mod.step(session, reply.content, options), seen);
+    },
+    async cancel(session: string): Promise<CancelOutcome> {
+      const known = histories.delete(session);
+      await mod.cancel(session, options);
+      return known ? 'cancelled' : 'gone';
+    },
   };
   const overall = mod.calculateOverall;
   if (overall) env.calculateOverall = async (results: EpisodeOutput[]) => overall(results, options);
   return env;
+}
+
+function chatMessage(m: { role: string; content: string }): EpisodeMessage {
+  return { role: chatRole(m.role), content: m.content };
 }

@@ -1,9 +1,9 @@
 import { canonicalJson, sha256Hex } from '../config/canonical';
 import type { AgentTaskConfig, TaskConfig } from '../config/schema';
 import type { AgentRunSettings } from '../contracts';
-import { openDataset, type Dataset, type Sample } from '../datasets';
+import { DatasetError, openDataset, type Dataset, type Sample } from '../datasets';
 import { environmentFor, environmentIdentity } from './registry';
-import type { SampleIndex } from './types';
+import { UnknownTaskError, type SampleIndex } from './types';
 
 /**
  * The samples of any task, as a Dataset: a prompt task's dataset file, or an agent task's environment
@@ -11,7 +11,11 @@ import type { SampleIndex } from './types';
  */
 export async function openTaskSamples(task: TaskConfig): Promise<Dataset> {
   if (task.kind !== 'agent') return openDataset(task.dataset);
-  const all = await indicesOf(task);
+  const all = await indicesOf(task).catch((err: unknown) => {
+    // A task the environment does not have can never run: the same permanent error as a missing dataset.
+    if (err instanceof UnknownTaskError) throw new DatasetError(`task ${task.id}: environment ${task.environment.name}: ${err.message}`);
+    throw err;
+  });
   const indices = task.limit === undefined ? all : all.slice(0, task.limit);
   const identity = environmentIdentity(task.environment);
   const contentHash = sha256Hex(canonicalJson({ environment: identity, indices }));
@@ -61,4 +65,23 @@ async function indicesOf(task: AgentTaskConfig): Promise<SampleIndex[]> {
 export function agentPlanOf(task: TaskConfig): { agent?: AgentRunSettings } {
   if (task.kind !== 'agent') return {};
   return { agent: { environment: task.environment.name, maxTurns: task.maxTurns, timeLimitMs: task.timeLimitMs, maxRestarts: task.maxRestarts } };
+}
+
+/**
+ * Asks the environment of every agent task for its samples before an assignment starts, so a task the
+ * environment does not have is refused (a DatasetError) with nothing started. An environment that cannot
+ * be reached now is not an error here: its episodes wait for it. Returns those reasons, for warnings.
+ */
+export async function checkEnvironments(tasks: TaskConfig[]): Promise<string[]> {
+  const unreachable: string[] = [];
+  for (const task of tasks) {
+    if (task.kind !== 'agent') continue;
+    try {
+      await openTaskSamples(task);
+    } catch (err) {
+      if (err instanceof DatasetError) throw err;
+      unreachable.push(`task ${task.id}: environment ${task.environment.name}: ${(err as Error).message}`);
+    }
+  }
+  return unreachable;
 }

@@ -1,4 +1,4 @@
-import type { AssignmentStatus, Counts, RunMode, SampleStatus } from '../contracts';
+import type { AssignmentStatus, Counts, ModelTurn, RunMode, SampleStatus } from '../contracts';
 
 /**
  * Shapes of evalctl's MongoDB documents. Every write is an upsert on a deterministic `_id`, so a retried
@@ -114,10 +114,14 @@ export interface ResultDoc {
   finishedAt: Date;
   /** Assignments that used this result, executed or reused. */
   assignments: string[];
-  /** Agent tasks: every message of the episode, the environment's turns as user, the model's as assistant. */
+  /** Agent tasks: the episode's final conversation as the environment holds it (its turns as user, the model's as assistant). */
   transcript?: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
-  /** Agent tasks: times the episode started again from the beginning after its task worker was lost. */
+  /** Agent tasks: what the model saw (as changes of the previous turn's view) and replied, turn by turn (replayModelTurns). */
+  modelTurns?: ModelTurn[];
+  /** Agent tasks: times the episode started again from the beginning after its session was lost. */
   restarts?: number;
+  /** Agent tasks: why each restart happened. */
+  restartReasons?: string[];
   /** Agent tasks: the environment's final status (completed, task limit reached, ...) and own result. */
   episode?: { status: string; result: unknown; turns: number; index: string | number };
   updatedAt: Date;
@@ -125,10 +129,12 @@ export interface ResultDoc {
 
 /**
  * A live environment session, written by the task worker that holds it: upserted when it starts and at
- * every turn, removed when it ends. `_id` is the sample key, so a restarted episode replaces its old entry.
+ * every turn, removed when it ends or once the environment confirmed its cancel (or said it is gone).
  */
 export interface SessionDoc {
   _id: string;
+  /** The episode's sample key (`_id` is `<sample key>/<session id>`: an old session being cancelled keeps its entry). */
+  sampleKey?: string;
   assignmentId: string;
   taskId: string;
   modelId: string;

@@ -13,6 +13,7 @@ import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/wor
 import { startAgentBenchServer } from '../fixtures/agentbench-server';
 import { readCallLog } from '../helpers/assignments';
 import type { PollerRow } from '../../src/worker/pollers';
+import { replayModelTurns } from '../../src/contracts';
 
 const getStack = useTestStack();
 const dir = mkdtempSync(join(tmpdir(), 'evalctl-agent-'));
@@ -136,26 +137,60 @@ test('killing the task worker mid-episode restarts its episodes on another worke
   assert.equal(status.counts.succeeded, 10);
 });
 
-test('AgentBench v0.2 contract: 406 is retried, episodes end, and the overall metric matches calculate_overall', async (t) => {
+test('AgentBench v0.2: 406 backs off, the model sees every history AgentBench returns (rewritten, truncated), overall matches', async (t) => {
   const { store, env } = await setup();
-  const server = await startAgentBenchServer({ task: 'echo', count: 6, capacity: 2 });
+  // Sample 1's task clears and restores its history; long observations make AgentBench truncate (filter_messages).
+  const server = await startAgentBenchServer({ task: 'echo', count: 6, concurrency: 2, script: { rewrite: new Set([1]), rounds: (i) => (i % 4 === 3 ? 0 : 2 + (i % 3)), thresholdSegments: 60, padding: 80 } });
   t.after(() => server.close());
   await taskWorker(t, env, 'ab', 4);
-  const task = { environment: { kind: 'agentbench', name: 'ab', url: `${server.url}/api`, task: 'echo', retryAfterMs: 200 }, maxTurns: 5 };
+  const task = { environment: { kind: 'agentbench', name: 'ab', url: server.url, task: 'echo', retryAfterMs: 200 }, maxTurns: 6 };
   const id = await runToEnd(env, writeConfig('ab-echo', task, 20));
-  assert.ok(server.rejected() >= 1, 'the server answered 406 at least once');
+  assert.ok(server.rejected() >= 1, 'the controller answered 406 (no worker available) at least once');
   const results = await episodesOf(store, id);
   assert.equal(results.length, 6);
-  const statuses = results.map((r) => r.episode!.status).sort();
-  assert.ok(statuses.includes('completed'));
-  assert.ok(statuses.includes('task limit reached'), 'the endless sample ends by the turn limit');
-  for (const r of results) assert.equal(r.transcript?.[0].content.startsWith('echo task'), true);
+  const chat = (h: Array<{ role: string; content: string }>) => h.map((m) => ({ role: m.role === 'agent' ? 'assistant' : 'user', content: m.content }));
+  let truncated = 0;
+  for (const r of results) {
+    const served = server.served(r.episode!.index as number);
+    const views = replayModelTurns(r.modelTurns ?? []).map((v) => v.view);
+    // What the model saw at every turn is exactly what AgentBench answered, and the transcript its final history.
+    assert.deepEqual(views, served.slice(0, views.length).map(chat), `sample ${r.sampleIndex}`);
+    assert.deepEqual(r.transcript, chat(served[served.length - 1]));
+    assert.equal(r.attempts, 1);
+    truncated += views.filter((v) => /\[NOTICE\] \d+ messages are omitted/.test(v[0]?.content ?? '')).length;
+  }
+  assert.ok(truncated >= 1, 'some turn saw a truncated history');
+  const rewritten = results.find((r) => r.episode!.index === 1)!;
+  assert.match(r0(replayModelTurns(rewritten.modelTurns ?? [])[1]?.view), /^summary of sample 1/);
   const job = await store.jobs.findOne({ assignmentId: id });
-  const expected = server.overallOfFinished();
-  assert.deepEqual(job?.overall, expected);
-  const mean = results.reduce((s, r) => s + (r.score?.value ?? 0), 0) / results.length;
-  assert.equal(mean, (expected as { success_rate: number }).success_rate);
+  assert.deepEqual(job?.overall, server.overallOfFinished());
+  assert.deepEqual(server.listSessions(), {}, 'no session left on the controller');
+  assert.equal(await store.sessions.countDocuments({ assignmentId: id }), 0);
 });
+
+test('AgentBench: a task the controller does not have is refused by validate, --dry-run and start (exit 2, nothing started)', async () => {
+  const { store, env } = await setup();
+  const server = await startAgentBenchServer({ task: 'echo', count: 2, concurrency: 1 });
+  try {
+    await waitFor(async () => (await fetch(`${server.url}/get_indices?name=echo`)).ok, { timeoutMs: 10_000, message: 'the fixture worker registered' });
+    const config = writeConfig('ab-unknown', { environment: { kind: 'agentbench', name: 'ab', url: server.url, task: 'no-such-task' } }, 20);
+    const before = await store.assignments.countDocuments({ name: 'ab-unknown' });
+    const commands = [['validate', config], ['start', config, '--dry-run'], ['start', config]];
+    const answers = await Promise.all(commands.map((args) => runCli(args, { env })));
+    for (const [i, res] of answers.entries()) {
+      assert.equal(res.code, 2, `${commands[i].join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, /task ab-unknown: environment ab: .*no such task.*Task does not exist/);
+    }
+    assert.equal(await store.assignments.countDocuments({ name: 'ab-unknown' }), before, 'nothing started');
+  } finally {
+    await server.close();
+  }
+});
+
+/** The first message of a view. */
+function r0(view: Array<{ content: string }> | undefined): string {
+  return view?.[0]?.content ?? '';
+}
 
 test('cancel mid-episode: the run ends canceled, model turns in flight end, none starts after cancel returns, no session is left', async (t) => {
   const { store, env } = await setup();

@@ -1,5 +1,4 @@
-import type { EnvironmentTurn } from '../../contracts';
-import type { EpisodeOutput, SampleIndex, StartedSession } from '../types';
+import type { EpisodeOutput, ModuleSession, ModuleTurn, SampleIndex } from '../types';
 
 /**
  * The built-in example environment (`module: builtin:number-guess`): the agent guesses a secret whole
@@ -43,7 +42,7 @@ export function indices(raw: Record<string, unknown>): SampleIndex[] {
 }
 
 /** Starts a game for one sample. */
-export function start(index: SampleIndex, raw: Record<string, unknown>): StartedSession {
+export function start(index: SampleIndex, raw: Record<string, unknown>): ModuleSession {
   const o = optionsOf(raw);
   const game: Game = { secret: secretOf(Number(index), o.seed, o.max), low: 1, high: o.max, guesses: 0 };
   const session = `guess-${process.pid}-${nextSession++}`;
@@ -53,7 +52,7 @@ export function start(index: SampleIndex, raw: Record<string, unknown>): Started
 }
 
 /** Checks one guess: the last number in the reply. */
-export function step(session: string, content: string, raw: Record<string, unknown>): EnvironmentTurn {
+export function step(session: string, content: string, raw: Record<string, unknown>): ModuleTurn {
   const game = games.get(session);
   if (!game) throw new Error(`no game ${session}`);
   const o = optionsOf(raw);
@@ -94,7 +93,7 @@ function middle(game: Game): number {
   return Math.floor((game.low + game.high) / 2);
 }
 
-function end(session: string, status: string, message: string, success: boolean, game: Game): EnvironmentTurn {
+function end(session: string, status: string, message: string, success: boolean, game: Game): ModuleTurn {
   games.delete(session);
   return { status, messages: [{ role: 'user', content: message }], result: { success, guesses: game.guesses, secret: game.secret } };
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TaskConfigSchema } from '../../../src/config/schema';
 import { environmentQueue, sessionQueue } from '../../../src/contracts';
-import { episodeOutput, lastAgentMessage, scoreFromResult, chatRole } from '../../../src/environments';
+import { NO_VERDICT, episodeOutput, lastAgentMessage, scoreFromResult, chatRole } from '../../../src/environments';
 import { agentPlanOf, openTaskSamples } from '../../../src/environments/samples';
 import * as guess from '../../../src/environments/builtin/number-guess';
 import { sessionRows } from '../../../src/cli/sessions';
@@ -39,7 +39,10 @@ describe('environment helpers', () => {
     assert.deepEqual(scoreFromResult('completed', { score: 0.5 }), { value: 0.5, passed: true });
     assert.deepEqual(scoreFromResult('completed', 0.25), { value: 0.25, passed: true });
     assert.deepEqual(scoreFromResult('task limit reached', { success: true }), { value: 0, passed: false });
-    assert.deepEqual(scoreFromResult('completed', null), { value: 1, passed: true });
+    // No verdict in the result: not scored 1 by default, and the score says why.
+    assert.deepEqual(scoreFromResult('completed', null), { value: 0, passed: false, explanation: NO_VERDICT });
+    assert.deepEqual(scoreFromResult('completed', { rounds: 3 }), { value: 0, passed: false, explanation: NO_VERDICT });
+    assert.deepEqual(scoreFromResult('completed', { result: true }), { value: 1, passed: true });
   });
 
   it('maps transcripts to AgentBench outputs and back', () => {
@@ -86,7 +89,7 @@ describe('built-in number-guess environment', () => {
     const s = guess.start(0, { seed: 4 });
     const secret = guess.secretOf(0, 4, 100);
     const wrong = secret === 100 ? 99 : secret + 1;
-    assert.match(guess.step(s.session, `my guess: ${wrong}`, { seed: 4 }).messages[0].content, /^Lower/);
+    assert.match(guess.step(s.session, `my guess: ${wrong}`, { seed: 4 }).messages?.[0].content ?? '', /^Lower/);
   });
 
   it('computes its overall metric', () => {
