@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { assignmentStatus, type AssignmentStatusView } from '../control/status';
-import { coverageText, scoreText } from '../report/format';
+import { coverageText, overallText, scoreText } from '../report/format';
 import { doneOf } from './progress-bars';
 import { findAssignment, printJson, withServices } from './services';
 
@@ -16,7 +16,8 @@ export function formatStatus(view: AssignmentStatusView): string {
   for (const job of view.jobs) {
     const j = job.counts;
     const score = job.metrics?.score ? ` score ${scoreText(job.metrics.score)}${coverageText(job.metrics.score.n, j)}` : '';
-    lines.push(`  ${job.jobId}: ${job.status} ${doneOf(j)}/${j.total} (${j.succeeded} ok, ${j.reused} reused, ${j.failed} failed, ${j.canceled} canceled)${score}`);
+    const overall = job.overall === undefined ? '' : ` overall ${overallText(job.overall)}`;
+    lines.push(`  ${job.jobId}: ${job.status} ${doneOf(j)}/${j.total} (${j.succeeded} ok, ${j.reused} reused, ${j.failed} failed, ${j.canceled} canceled)${score}${overall}`);
   }
   return lines.join('\n');
 }

@@ -11,6 +11,8 @@ export interface JobStatusView {
   status: AssignmentStatus;
   counts: Counts;
   metrics?: JobMetrics;
+  /** Agent tasks: the environment's overall metric over the job's episodes (calculate_overall). */
+  overall?: unknown;
   workflowId: string;
 }
 
@@ -74,7 +76,10 @@ async function retryingSteps(temporal: TemporalHandle, workflowId: string): Prom
 }
 
 function storedJob(job: JobDoc): JobStatusView {
-  return { jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, status: job.status, counts: job.counts, metrics: job.metrics, workflowId: job.workflowId };
+  return {
+    jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, status: job.status, counts: job.counts, metrics: job.metrics, workflowId: job.workflowId,
+    ...(job.overall === undefined ? {} : { overall: job.overall }),
+  };
 }
 
 async function liveJob(temporal: TemporalHandle, job: JobDoc): Promise<JobStatusView> {

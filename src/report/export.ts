@@ -36,6 +36,8 @@ export interface JobResultFile {
   latencyMs: ReturnType<typeof cellOf>['latencyMs'];
   tokens: ReturnType<typeof cellOf>['tokens'];
   cost: number;
+  /** Agent tasks: the environment's overall metric (calculate_overall). */
+  overall?: unknown;
 }
 
 /** The results file of a job. */
@@ -44,6 +46,7 @@ export function jobResultFile(job: JobDoc): JobResultFile {
   return {
     assignmentId: job.assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId,
     status: job.status, counts: job.counts, score: c.score, latencyMs: c.latencyMs, tokens: c.tokens, cost: c.cost,
+    ...(c.overall === undefined ? {} : { overall: c.overall }),
   };
 }
 

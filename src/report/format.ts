@@ -90,3 +90,10 @@ export function parseCsv(text: string): string[][] {
   if (field !== '' || row.length > 0) rows.push([...row, field]);
   return rows;
 }
+
+/** An environment's overall metric (AgentBench's calculate_overall) on one line: compact JSON, clipped. */
+export function overallText(overall: unknown): string {
+  if (overall === undefined || overall === null) return '';
+  const text = JSON.stringify(overall);
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}

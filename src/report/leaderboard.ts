@@ -1,6 +1,6 @@
 import type { Counts } from '../contracts';
 import type { LeaderboardDoc, LeaderboardEntry, MetricSummary } from '../store/documents';
-import { alignedTable, csvLine, csvNumber, mdTable, scoreText, type ReportFormat } from './format';
+import { alignedTable, csvLine, csvNumber, mdTable, overallText, scoreText, type ReportFormat } from './format';
 
 /**
  * Leaderboards: per task, each model's latest completed score with its 95% interval, best first.
@@ -16,6 +16,7 @@ export interface LeaderboardCandidate {
   score: MetricSummary;
   counts: Counts;
   endedAt: Date;
+  overall?: unknown;
 }
 
 /** Keeps each model's latest candidate (ties broken by assignment id, so the result is deterministic). */
@@ -37,7 +38,10 @@ export function rankEntries(latest: readonly LeaderboardCandidate[]): Leaderboar
   sorted.forEach((c, i) => {
     const prev = entries[i - 1];
     const rank = prev && prev.score.mean === c.score.mean ? prev.rank : i + 1;
-    entries.push({ rank, modelId: c.modelId, assignmentId: c.assignmentId, jobId: c.jobId, score: c.score, counts: c.counts, endedAt: c.endedAt });
+    entries.push({
+      rank, modelId: c.modelId, assignmentId: c.assignmentId, jobId: c.jobId, score: c.score, counts: c.counts, endedAt: c.endedAt,
+      ...(c.overall === undefined || c.overall === null ? {} : { overall: c.overall }),
+    });
   });
   return entries;
 }
@@ -68,8 +72,11 @@ export function renderLeaderboards(boards: readonly LeaderboardDoc[], format: Re
     return `${[csvLine(HEADER), ...lines].join('\n')}\n`;
   }
   if (boards.length === 0) return 'no leaderboards yet: they are built when an assignment ends\n';
-  const people = (all: typeof rows): string[][] => all.map(({ e }) => [String(e.rank), e.modelId, scoreText(e.score), String(e.score.n), e.assignmentId, e.endedAt.toISOString()]);
-  const header = ['rank', 'model', 'score [95% CI]', 'n', 'assignment', 'ended'];
+  const withOverall = rows.some(({ e }) => e.overall !== undefined);
+  const people = (all: typeof rows): string[][] => all.map(({ e }) => [
+    String(e.rank), e.modelId, scoreText(e.score), String(e.score.n), e.assignmentId, e.endedAt.toISOString(), ...(withOverall ? [overallText(e.overall)] : []),
+  ]);
+  const header = ['rank', 'model', 'score [95% CI]', 'n', 'assignment', 'ended', ...(withOverall ? ['environment overall'] : [])];
   const parts = boards.map((b) => {
     const body = people(rowsOf([b]));
     if (format === 'md') return `## ${b.taskId}\n\n${mdTable(header, body)}\n`;

@@ -1,5 +1,5 @@
 import { DETAIL_COLUMNS, detailCells, type DetailRow } from './details';
-import { alignedTable, clip, coverageText, csvLine, csvNumber, fixed3, mdTable, scoreText, type ReportFormat } from './format';
+import { alignedTable, clip, coverageText, csvLine, csvNumber, fixed3, mdTable, overallText, scoreText, type ReportFormat } from './format';
 import type { SummaryCell, SummaryTable } from './summary';
 
 /**
@@ -57,6 +57,20 @@ function jobLines(table: SummaryTable): string[][] {
   return out;
 }
 
+/** Jobs with an environment overall metric (agent tasks), one line each: job, then the metric as JSON. */
+function overallLines(table: SummaryTable): string[][] {
+  const out: string[][] = [];
+  for (const row of table.rows) {
+    for (const task of table.tasks) {
+      const c = row.cells[task];
+      if (c?.overall !== undefined) out.push([c.jobId, overallText(c.overall)]);
+    }
+  }
+  return out;
+}
+
+const OVERALL_HEADER = ['job', 'environment overall (calculate_overall)'];
+
 function headline(table: SummaryTable): string {
   const c = table.counts;
   const err = table.error ? `\nerror: ${table.error}` : '';
@@ -66,7 +80,11 @@ function headline(table: SummaryTable): string {
 /** Summary for people: the models x tasks score table (mean [95% CI]), then one line of figures per job. */
 export function summaryText(table: SummaryTable): string {
   const scores = table.rows.map((r) => [r.modelId, ...table.tasks.map((t) => cellText(r.cells[t]))]);
-  return [headline(table), '', alignedTable(['model', ...table.tasks], scores), '', alignedTable(JOB_HEADER, jobLines(table)), ''].join('\n');
+  const overall = overallLines(table);
+  return [
+    headline(table), '', alignedTable(['model', ...table.tasks], scores), '', alignedTable(JOB_HEADER, jobLines(table)), '',
+    ...(overall.length ? [alignedTable(OVERALL_HEADER, overall), ''] : []),
+  ].join('\n');
 }
 
 /** Summary as Markdown, for summary.md and pasting into pull requests. */
@@ -76,6 +94,7 @@ export function summaryMarkdown(table: SummaryTable): string {
     `# ${table.name}`, '', headline(table).replace(/\n/g, '  \n'), '',
     'Score: mean [95% confidence interval].', '', mdTable(['model', ...table.tasks], scores), '',
     '## Jobs', '', mdTable(JOB_HEADER, jobLines(table)), '',
+    ...(overallLines(table).length ? ['## Environment overall metrics', '', mdTable(OVERALL_HEADER, overallLines(table)), ''] : []),
   ].join('\n');
 }
 

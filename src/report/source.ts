@@ -57,7 +57,7 @@ export async function* iterateDetails(store: Store, scope: DetailScope, onPage?:
 /** Completed jobs of completed assignments on one task, as leaderboard candidates. */
 export async function loadCandidates(store: Store, taskId: string): Promise<LeaderboardCandidate[]> {
   const jobs = await store.jobs
-    .find({ taskId, status: 'completed' }, { projection: { assignmentId: 1, jobId: 1, modelId: 1, taskId: 1, counts: 1, metrics: 1 } })
+    .find({ taskId, status: 'completed' }, { projection: { assignmentId: 1, jobId: 1, modelId: 1, taskId: 1, counts: 1, metrics: 1, overall: 1 } })
     .toArray();
   const scored = jobs.filter((j) => j.metrics?.score && j.metrics.score.n > 0);
   if (scored.length === 0) return [];
@@ -69,7 +69,7 @@ export async function loadCandidates(store: Store, taskId: string): Promise<Lead
     const endedAt = ended.get(j.assignmentId);
     const score = j.metrics?.score;
     if (!endedAt || !score) return [];
-    return [{ modelId: j.modelId, taskId: j.taskId, assignmentId: j.assignmentId, jobId: j.jobId, score, counts: j.counts, endedAt }];
+    return [{ modelId: j.modelId, taskId: j.taskId, assignmentId: j.assignmentId, jobId: j.jobId, score, counts: j.counts, endedAt, overall: j.overall }];
   });
 }
 

@@ -15,6 +15,8 @@ export interface SummaryCell {
   latencyMs: { p50: number | null; p95: number | null };
   tokens: { input: number; output: number };
   cost: number;
+  /** Agent tasks: the environment's overall metric (calculate_overall), when it has one. */
+  overall?: unknown;
 }
 
 /** One model's row; `cells[task]` is absent when the model did not run that task. */
@@ -62,6 +64,7 @@ export function cellOf(job: JobDoc): SummaryCell {
     latencyMs: { p50: finiteOrNull(m?.latencyMs.p50), p95: finiteOrNull(m?.latencyMs.p95) },
     tokens: m?.tokens ?? { input: 0, output: 0 },
     cost: m?.cost ?? 0,
+    ...(job.overall === undefined || job.overall === null ? {} : { overall: job.overall }),
   };
 }
 

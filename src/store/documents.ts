@@ -166,6 +166,8 @@ export interface LeaderboardEntry {
   score: MetricSummary;
   counts: Counts;
   endedAt: Date;
+  /** Agent tasks: the environment's overall metric of that job (calculate_overall). */
+  overall?: unknown;
 }
 
 /** The leaderboard of one task, rebuilt from completed jobs whenever an assignment using it ends. `_id` is the task id. */

@@ -86,7 +86,7 @@ async function noSessionsLeft(env: NodeJS.ProcessEnv, server: AgentBenchServer, 
 }
 
 test('an AgentBench worker killed mid-episode: its episodes restart elsewhere and complete, once each', async (t) => {
-  const { store, env, server } = await setup(t, { task: 'echo', count: 8, workers: 2, concurrency: 3, script: { rounds: () => 4 } });
+  const { store, env, server } = await setup(t, { task: 'echo', count: 8, workers: 2, concurrency: 3, script: { rounds: () => 4, limit: () => 0 } });
   const id = await startAssignment(env, config('ab-kill', server, {}, 300));
   const victim = await waitFor(() => Object.values(server.listSessions()).find((s) => s.last_update > s.start + 0.2)?.worker_id, { timeoutMs: 60_000, intervalMs: 100, message: 'a session past its first turn' });
   server.killWorker(victim);
@@ -102,7 +102,7 @@ test('an AgentBench worker killed mid-episode: its episodes restart elsewhere an
 });
 
 test('the controller restarted mid-run: episodes restart, complete once each, and no session is left', async (t) => {
-  const { store, env, server } = await setup(t, { task: 'echo', count: 8, workers: 2, concurrency: 3, script: { rounds: () => 4 } });
+  const { store, env, server } = await setup(t, { task: 'echo', count: 8, workers: 2, concurrency: 3, script: { rounds: () => 4, limit: () => 0 } });
   const id = await startAssignment(env, config('ab-restart', server, {}, 300));
   await waitFor(() => Object.values(server.listSessions()).filter((s) => s.last_update > s.start + 0.2).length >= 2, { timeoutMs: 60_000, intervalMs: 100, message: 'sessions past their first turn' });
   await server.restartController();
@@ -115,7 +115,7 @@ test('the controller restarted mid-run: episodes restart, complete once each, an
 });
 
 test('a turn that never returns ends the episode as `task limit reached` at the time limit; its session is cancelled', async (t) => {
-  const { store, env, server } = await setup(t, { task: 'echo', count: 3, concurrency: 3, script: { rounds: () => 3, hang: new Set([0]), hangMs: 20_000 } });
+  const { store, env, server } = await setup(t, { task: 'echo', count: 3, concurrency: 3, script: { rounds: () => 3, limit: () => 0, hang: new Set([0]), hangMs: 20_000 } });
   const id = await startAssignment(env, config('ab-hang', server, { timeLimitMs: 4_000 }, 50));
   await watchToEnd(env, id);
   const { figures, results } = await outcome(store, env, server, id);
