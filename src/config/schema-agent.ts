@@ -36,7 +36,7 @@ export const AgentBenchEnvironmentSchema = z
     name: EnvironmentName,
     url: z.string().url().describe('Controller address including its prefix, e.g. http://127.0.0.1:5000/api.'),
     task: z.string().min(1).describe('AgentBench task name (the `name` of get_indices and start_sample).'),
-    retryAfterMs: z.number().int().positive().default(1000).describe('Wait before asking again when the controller answers 406 (no capacity).'),
+    retryAfterMs: z.number().int().positive().default(1000).describe('Wait before asking again when the controller answers 406 without "Task does not exist" (no worker has capacity).'),
     requestTimeoutMs: z.number().int().positive().default(300_000).describe('Timeout of one HTTP request.'),
   })
   .strict();
@@ -54,8 +54,12 @@ export const AgentTaskConfigSchema = z
     kind: z.literal('agent').describe('Multi-turn episodes against an environment.'),
     environment: EnvironmentConfigSchema,
     maxTurns: z.number().int().min(1).max(1000).default(20).describe('Model turns after which the episode ends (task limit reached).'),
-    timeLimitMs: z.number().int().positive().default(600_000).describe('Wall time after which the episode ends (task limit reached).'),
-    maxRestarts: z.number().int().min(0).max(100).default(3).describe('Times an episode starts again after its task worker was lost.'),
+    timeLimitMs: z.number().int().positive().default(600_000).describe(
+      'Wall time of the whole episode (restarts and a turn that never returns included) after which it ends (task limit reached) and its session is cancelled.',
+    ),
+    maxRestarts: z.number().int().min(0).max(100).default(3).describe(
+      'Times an episode starts again after its session was lost (task worker or AgentBench worker gone, controller restarted, session id taken).',
+    ),
     limit: z.number().int().positive().optional().describe('Use only the first N sample indices of the environment.'),
     // Getters: schema-task imports this file for its union, so its schemas are read lazily (no import cycle at load).
     get prompt() {
@@ -68,7 +72,9 @@ export const AgentTaskConfigSchema = z
       return z.array(FewShotExampleSchema).default([]).describe('Worked exchanges put before the episode.');
     },
     get scorer() {
-      return ScorerConfigSchema.optional().describe("Scores the agent's last message against the environment's target; default: the environment's own result.");
+      return ScorerConfigSchema.optional().describe(
+        "Scores the agent's last message against the environment's target. Default: the environment's result (a number or `score`; a boolean or `success`/`passed`/`correct`/`result` flag); a completed episode without one scores 0.",
+      );
     },
   })
   .strict()

@@ -79,10 +79,14 @@ async function outcome(store: Store, env: NodeJS.ProcessEnv, server: AgentBenchS
 }
 
 async function noSessionsLeft(env: NodeJS.ProcessEnv, server: AgentBenchServer, id: string): Promise<void> {
+  let last = '';
   await waitFor(async () => {
     const listed = JSON.parse((await runCli(['sessions', '--json', '--assignment', id], { env })).stdout) as unknown[];
+    last = JSON.stringify({ controller: server.listSessions(), evalctl: listed });
     return Object.keys(server.listSessions()).length === 0 && listed.length === 0;
-  }, { timeoutMs: 90_000, intervalMs: 500, message: 'no session left on the controller nor in `evalctl sessions`' });
+  }, { timeoutMs: 90_000, intervalMs: 500, message: 'no session left on the controller nor in `evalctl sessions`' }).catch((err: Error) => {
+    throw new Error(`${err.message}: ${last}`);
+  });
 }
 
 test('an AgentBench worker killed mid-episode: its episodes restart elsewhere and complete, once each', async (t) => {
@@ -115,15 +119,15 @@ test('the controller restarted mid-run: episodes restart, complete once each, an
 });
 
 test('a turn that never returns ends the episode as `task limit reached` at the time limit; its session is cancelled', async (t) => {
-  const { store, env, server } = await setup(t, { task: 'echo', count: 3, concurrency: 3, script: { rounds: () => 3, limit: () => 0, hang: new Set([0]), hangMs: 20_000 } });
-  const id = await startAssignment(env, config('ab-hang', server, { timeLimitMs: 4_000 }, 50));
+  const { store, env, server } = await setup(t, { task: 'echo', count: 3, concurrency: 3, script: { rounds: (i) => (i === 0 ? 3 : 1), limit: () => 0, hang: new Set([0]), hangMs: 25_000 } });
+  const id = await startAssignment(env, config('ab-hang', server, { timeLimitMs: 8_000 }, 50));
   await watchToEnd(env, id);
   const { figures, results } = await outcome(store, env, server, id);
   const hung = results.find((r) => r.episode?.index === 0)!;
   assert.equal(hung.status, 'succeeded');
   assert.equal(hung.episode?.status, 'task limit reached');
   const took = hung.finishedAt.getTime() - (hung.startedAt?.getTime() ?? 0);
-  assert.ok(took >= 4_000 && took < 12_000, `ended at the limit (${took} ms)`);
+  assert.ok(took >= 8_000 && took < 16_000, `ended at the limit (${took} ms)`);
   assert.equal(figures.completed, 2);
   await noSessionsLeft(env, server, id);
 });
@@ -137,4 +141,24 @@ test('cancel mid-run: every session on the controller is cancelled', async (t) =
   await noSessionsLeft(env, server, id);
   const { figures } = await outcome(store, env, server, id);
   assert.equal(figures.canceled + figures.limited + figures.completed, 6);
+});
+
+test('the task disappears from the controller mid-run (406 "Task does not exist"): the assignment ends failed within 10 s', async (t) => {
+  const { store, env, server } = await setup(t, { task: 'echo', count: 6, concurrency: 2, script: { rounds: () => 0, limit: () => 100 } });
+  const id = await startAssignment(env, config('ab-gone', server, { maxTurns: 100 }, 300));
+  await waitFor(() => Object.keys(server.listSessions()).length >= 1, { timeoutMs: 60_000, intervalMs: 100, message: 'a live session' });
+  const removedAt = Date.now();
+  server.removeTask();
+  const doc = await waitFor(async () => {
+    const a = await store.assignments.findOne({ _id: id });
+    return a && ['failed', 'completed'].includes(a.status) ? a : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 200, message: 'the assignment to end' });
+  const took = Date.now() - removedAt;
+  const { figures } = await outcome(store, env, server, id);
+  process.stderr.write(`agentbench-faults ${id}: ended ${doc.status} ${took} ms after the task disappeared\n`);
+  assert.equal(doc.status, 'failed');
+  assert.ok(took < 10_000, `ended within 10 s (${took} ms)`);
+  const failed = await store.results.find({ _id: { $in: (await store.samples.find({ assignmentId: id }).toArray()).map((s) => s.sampleKey) } }).toArray();
+  assert.ok(failed.some((r) => /no such task/.test(r.error ?? '')), 'the reason names the missing task');
+  assert.equal(figures.evalctlSessions, 0);
 });
