@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { escapeHtml, href, html, link, pre, table } from '../../../src/viewer/html';
 import { indexPage, isWrong, needsDigest, pageOf, parseSampleQuery, rowFilter, sortRows, type DigestRow } from '../../../src/viewer/digest';
 import { changedSamples, pairedDelta } from '../../../src/viewer/pages-compare';
-import { matchesSearch } from '../../../src/viewer/pages-assignments';
+import { assignmentsPage, matchesSearch } from '../../../src/viewer/pages-assignments';
 import { HIDDEN, maskSecrets } from '../../../src/viewer/secrets';
 import { hostAllowed } from '../../../src/viewer/server';
+import { samplePage } from '../../../src/viewer/pages-samples';
+import { NotFound, type ViewerContext } from '../../../src/viewer/data';
 
 const ATTACK = `<script>alert("x")</script><img src=x onerror='alert(1)'>&amp;\``;
 
@@ -100,4 +102,46 @@ test('only the bound host names are accepted in the Host header (DNS rebinding)'
   assert.ok(hostAllowed('127.0.0.1:8484', bound) && hostAllowed('localhost:8484', bound));
   assert.ok(!hostAllowed('evil.example:8484', bound) && !hostAllowed(undefined, bound) && !hostAllowed('localhost:9999', bound));
   assert.ok(hostAllowed('anything:1', { host: '0.0.0.0', port: 1 }));
+});
+
+/** A stand-in for the few collections a sample page reads by `_id`. */
+function fakeContext(docs: Record<string, Record<string, unknown>>): ViewerContext {
+  const collection = (name: string) => ({ findOne: async (filter: { _id: string }) => docs[`${name}:${filter._id}`] ?? null });
+  const store = { assignments: collection('assignments'), jobs: collection('jobs'), samples: collection('samples'), results: collection('results'), flavor: 'mongodb' };
+  return { store, digests: undefined, uiBase: 'http://ui:8233', namespace: 'default' } as unknown as ViewerContext;
+}
+
+test('an agent sample shows its episode turn by turn, as text, with its workflow link', async () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const ctx = fakeContext({
+    'assignments:a1': { _id: 'a1', name: 'agents', config: { tasks: [{ id: 'os', prompt: [{ role: 'system', content: 'You are in a shell.' }] }] } },
+    'jobs:a1/m/os': { _id: 'a1/m/os', assignmentId: 'a1', jobId: 'm/os', modelId: 'm', taskId: 'os', counts: { total: 2 }, workflowId: 'w' },
+    'samples:a1/m/os/1': { _id: 'a1/m/os/1', index: 1, status: 'succeeded', sampleKey: 'key1', score: 1, passed: true },
+    'results:key1': {
+      _id: 'key1', status: 'succeeded', input: 'ls', prediction: 'done', target: { answer: 3 }, attempts: 2, latencyMs: 1234, usage: { inputTokens: 10, outputTokens: 4 }, cost: 0.5,
+      worker: 'w@h', finishedAt: now, score: { value: 1, passed: true, explanation: 'matched' },
+      transcript: [{ role: 'user', content: 'count files' }, { role: 'assistant', content: ATTACK }, { role: 'user', content: '3 files' }],
+      episode: { status: 'completed', result: { ok: true }, turns: 2, index: 1 },
+    },
+  });
+  const out = await samplePage(ctx, 'a1', 'm/os', '1');
+  assert.equal((out.match(/class="msg" data-turn=/g) ?? []).length, 3);
+  assert.ok(out.indexOf('count files') < out.indexOf('&lt;script&gt;') && out.indexOf('&lt;script&gt;') < out.indexOf('3 files'));
+  assert.ok(!out.includes('<script>') && !out.includes('<img'));
+  assert.match(out, /environment status: completed, 2 turns/);
+  assert.match(out, /matched/);
+  assert.ok(out.includes(`href="http://ui:8233/namespaces/default/workflows/${encodeURIComponent('evalctl/sample/key1')}"`));
+  await assert.rejects(samplePage(ctx, 'a1', 'm/os', '0'), NotFound);
+});
+
+test('the assignment list reloads itself only while a listed assignment runs', async () => {
+  const make = (status: string) => ({ _id: `a-${status}`, name: `n-${status}`, status, paused: false, config: {}, createdAt: new Date(), counts: { total: 10, succeeded: 4, failed: 0, reused: 0, canceled: 0, running: 2 } });
+  const ctxWith = (docs: unknown[]) => ({
+    store: { assignments: { find: () => ({ sort: () => ({ limit: () => ({ toArray: async () => docs }) }) }) } },
+  }) as unknown as ViewerContext;
+  const live = await assignmentsPage(ctxWith([make('running'), make('completed')]), new URLSearchParams());
+  assert.match(live, /<meta http-equiv="refresh" content="3">/);
+  assert.match(live, /<progress max="10" value="4"/);
+  const done = await assignmentsPage(ctxWith([make('completed')]), new URLSearchParams());
+  assert.ok(!done.includes('http-equiv="refresh"'));
 });
