@@ -18,6 +18,7 @@ import { syncCommand } from './sync';
 import { runCommand } from './run';
 import { sessionsCommand } from './sessions';
 import { viewCommand } from './view';
+import { setupCommand } from './setup';
 
 /**
  * The list of commands. Each command lives in its own file and exports `xxxCommand(): Command`;
@@ -25,7 +26,7 @@ import { viewCommand } from './view';
  */
 export function registerCommands(program: Command): void {
   const factories: Array<() => Command> = [
-    validateCommand, startCommand, runCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, retryCommand, syncCommand, reportCommand, exportCommand, leaderboardCommand, viewCommand, eventsCommand, sessionsCommand, workerCommand, workersCommand, devCommand,
+    validateCommand, startCommand, runCommand, statusCommand, watchCommand, listCommand, pauseCommand, resumeCommand, cancelCommand, retryCommand, syncCommand, reportCommand, exportCommand, leaderboardCommand, viewCommand, eventsCommand, sessionsCommand, workerCommand, workersCommand, setupCommand, devCommand,
   ];
   for (const make of factories) program.addCommand(inheritErrorHandling(make()));
 }

@@ -8,6 +8,7 @@ import {
 import { checkEnvironments } from '../environments';
 import type { Store } from '../store/store';
 import type { TemporalHandle } from '../temporal/client';
+import { requireNamespaceReady } from '../temporal/setup';
 
 /** What `start` needs beyond the validated config. */
 export interface StartRequest {
@@ -42,6 +43,9 @@ export function newAssignmentId(name: string, now = new Date()): string {
  */
 export async function startAssignment(store: Store, temporal: TemporalHandle, req: StartRequest): Promise<Started> {
   await checkEnvironments(req.config.tasks);
+  // Without evalctl's search attributes the start fails, or (some missing) the workflows fail later out of
+  // sight: check first, before anything is written.
+  await requireNamespaceReady(temporal.connection, temporal.client.options.namespace);
   const assignmentId = req.assignmentId ?? newAssignmentId(req.config.name);
   const workflowId = assignmentWorkflowId(assignmentId);
   const now = new Date();
@@ -67,7 +71,7 @@ export async function startAssignment(store: Store, temporal: TemporalHandle, re
   } catch (err) {
     await store.assignments.deleteOne({ _id: assignmentId, status: 'pending' });
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new AssignmentExistsError(`a workflow with id "${workflowId}" already exists in Temporal`);
-    throw err;
+    throw withCause(err);
   }
   await store.events.updateOne(
     { _id: `${assignmentId}/submitted` },
@@ -75,4 +79,12 @@ export async function startAssignment(store: Store, temporal: TemporalHandle, re
     { upsert: true },
   );
   return { assignmentId, workflowId };
+}
+
+/** The SDK's start error says only "Failed to start Workflow"; the server's reason is in its cause. */
+function withCause(err: unknown): unknown {
+  const cause = (err as { cause?: { details?: unknown; message?: unknown } }).cause;
+  const why = typeof cause?.details === 'string' && cause.details ? cause.details : typeof cause?.message === 'string' ? cause.message : undefined;
+  if (!(err instanceof Error) || !why || err.message.includes(why)) return err;
+  return new Error(`${err.message}: ${why}`, { cause: err });
 }

@@ -11,6 +11,7 @@ import type { FollowModels } from './launch';
 import { followModelQueues } from './model-queues';
 import { installQuietRuntime } from './sdk-logs';
 import { WorkerGroup } from './worker-group';
+import { NamespaceNotReadyError, requireNamespaceReady } from '../temporal/setup';
 
 /** How one worker process is set up. */
 export interface WorkerSettings {
@@ -65,6 +66,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   const connection = await connectTemporal(() => NativeConnection.connect({ address: settings.connection.temporalAddress, ...(tls ? { tls } : {}) }), {
     address: settings.connection.temporalAddress, timeoutMs: settings.connectTimeoutMs,
   });
+  // Workflows set evalctl's search attributes: an orchestrator waits (saying why) until `evalctl setup` ran.
+  if (settings.type === 'orchestrator' || settings.type === 'all') await waitForNamespace(connection, settings.connection.temporalNamespace);
   const store = await openStore(settings.connection.mongoUrl).catch(async (err: unknown) => {
     await connection.close();
     throw err;
@@ -148,4 +151,23 @@ function taskWorkerSpecs(deps: ActivityDeps, task: { environment: string; capaci
 
 async function closeAll(connection: NativeConnection, store: Store): Promise<void> {
   await Promise.allSettled([connection.close(), store.close()]);
+}
+
+/** Checks the namespace every 5 s until it is ready, saying once a minute what is missing and what fixes it. */
+async function waitForNamespace(connection: NativeConnection, namespace: string): Promise<void> {
+  let said = 0;
+  for (;;) {
+    try {
+      await requireNamespaceReady(connection, namespace);
+      if (said) process.stderr.write(`worker: namespace ${namespace} is ready\n`);
+      return;
+    } catch (err) {
+      if (!(err instanceof NamespaceNotReadyError)) throw err;
+      if (Date.now() - said > 60_000) {
+        process.stderr.write(`worker: waiting: ${err.message}\n`);
+        said = Date.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+    }
+  }
 }
