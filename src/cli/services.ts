@@ -35,6 +35,35 @@ export async function withServices<T>(cmd: Command, work: (s: Services) => Promi
   }
 }
 
+/** The servers of a command that can still answer from MongoDB alone when Temporal is away. */
+export interface MaybeServices {
+  connection: ConnectionConfig;
+  store: Store;
+  /** Undefined when Temporal could not be reached; `unreachable` then says why. */
+  temporal?: TemporalHandle;
+  unreachable?: string;
+}
+
+/**
+ * Like withServices, for read-only commands that can show what MongoDB knows while Temporal is down: a
+ * Temporal that does not answer within 3 s is reported in `unreachable` instead of failing the command.
+ */
+export async function withStoreAndMaybeTemporal<T>(cmd: Command, work: (s: MaybeServices) => Promise<T>): Promise<T> {
+  const connection = connectionFromCommand(cmd);
+  const store = await openStore(connection.mongoUrl).catch((err: unknown) => {
+    throw new RunFailedError(`cannot reach MongoDB at ${redactUrl(connection.mongoUrl)} (${messageOf(err)}); start one with \`evalctl dev up\` or set --mongo-url / EVALCTL_MONGO_URL`);
+  });
+  const temporal = await connectTemporal(connection, process.env, 3_000).catch((err: unknown) => err);
+  const reachable = !(temporal instanceof Error) && temporal !== undefined;
+  try {
+    return reachable
+      ? await work({ connection, store, temporal: temporal as TemporalHandle })
+      : await work({ connection, store, unreachable: `Temporal at ${connection.temporalAddress} is unreachable (${messageOf(temporal)})` });
+  } finally {
+    await Promise.allSettled([store.close(), ...(reachable ? [(temporal as TemporalHandle).close()] : [])]);
+  }
+}
+
 /** Assignment ids are slugs: anything else is rejected before a server is asked. */
 export const ASSIGNMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

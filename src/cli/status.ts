@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { assignmentStatus, type AssignmentStatusView } from '../control/status';
 import { coverageText, overallText, scoreText } from '../report/format';
 import { doneOf } from './progress-bars';
-import { findAssignment, printJson, withServices } from './services';
+import { findAssignment, printJson, withStoreAndMaybeTemporal } from './services';
 
 /** Human-readable status: one line for the assignment and one per job. */
 export function formatStatus(view: AssignmentStatusView): string {
@@ -29,9 +29,10 @@ export function statusCommand(): Command {
     .argument('<id>', 'assignment id')
     .option('--json', 'print JSON {assignmentId, status, counts, jobs} on stdout')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      await withServices(command, async ({ store, temporal }) => {
+      await withStoreAndMaybeTemporal(command, async ({ store, temporal, unreachable }) => {
         const view = await assignmentStatus(store, temporal, await findAssignment(store, id));
-        if (opts.json) printJson(view);
+        if (unreachable) process.stderr.write(`warning: ${unreachable}; showing what MongoDB last stored (live counts need Temporal)\n`);
+        if (opts.json) printJson(unreachable ? { ...view, temporalUnreachable: unreachable } : view);
         else process.stdout.write(`${formatStatus(view)}\n`);
       });
     });

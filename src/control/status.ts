@@ -43,15 +43,16 @@ export interface RetryingStep {
  * The status of an assignment: MongoDB for what has ended, live counts from the job workflows' progress
  * queries for what is still running (a job that cannot answer falls back to its stored counts).
  */
-export async function assignmentStatus(store: Store, temporal: TemporalHandle, doc: AssignmentDoc): Promise<AssignmentStatusView> {
+export async function assignmentStatus(store: Store, temporal: TemporalHandle | undefined, doc: AssignmentDoc): Promise<AssignmentStatusView> {
   const jobDocs = await store.jobs.find({ assignmentId: doc._id }).sort({ _id: 1 }).toArray();
-  const live = !isTerminal(doc.status);
-  const jobs = await Promise.all(jobDocs.map((job) => (live && !isTerminal(job.status) ? liveJob(temporal, job) : storedJob(job))));
+  // Without Temporal (unreachable) the view is what MongoDB last stored.
+  const live = !isTerminal(doc.status) && temporal !== undefined;
+  const jobs = await Promise.all(jobDocs.map((job) => (live && temporal && !isTerminal(job.status) ? liveJob(temporal, job) : storedJob(job))));
   const counts = emptyCounts();
   for (const job of jobs) for (const k of Object.keys(counts) as Array<keyof Counts>) counts[k] += job.counts[k];
   if (jobs.length === 0) counts.total = doc.counts.total;
   const status: AssignmentStatus = doc.paused && !isTerminal(doc.status) ? 'paused' : doc.status === 'pending' ? 'running' : doc.status;
-  const retrying = live ? await retryingSteps(temporal, doc.workflowId) : [];
+  const retrying = live && temporal ? await retryingSteps(temporal, doc.workflowId) : [];
   return {
     assignmentId: doc._id, name: doc.name, status, counts: isTerminal(doc.status) ? doc.counts : counts, jobs, workflowId: doc.workflowId,
     createdAt: doc.createdAt.toISOString(), startedAt: doc.startedAt?.toISOString(), endedAt: doc.endedAt?.toISOString(),

@@ -14,10 +14,10 @@ export interface TemporalHandle {
  * Connects to the Temporal frontend named by the connection settings, over TLS when configured, with the
  * payload codec when EVALCTL_CODEC_KEY is set, so every client reads and writes what workers do.
  */
-export async function connectTemporal(conn: ConnectionConfig, env: NodeJS.ProcessEnv = process.env): Promise<TemporalHandle> {
+export async function connectTemporal(conn: ConnectionConfig, env: NodeJS.ProcessEnv = process.env, connectTimeoutMs = 10_000): Promise<TemporalHandle> {
   const payloadCodecs = payloadCodecsFromEnv(env);
   const tls = temporalTlsConfig(conn.tls);
-  const connection = await Connection.connect({ address: conn.temporalAddress, connectTimeout: '10s', ...(tls ? { tls } : {}) });
+  const connection = await Connection.connect({ address: conn.temporalAddress, connectTimeout: connectTimeoutMs, ...(tls ? { tls } : {}) });
   const client = new Client({ connection, namespace: conn.temporalNamespace, ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}) });
   return { client, connection, close: () => connection.close() };
 }

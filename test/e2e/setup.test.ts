@@ -69,4 +69,16 @@ test('with only some attributes registered, start names the missing ones; an orc
   const started = await runCli(['start', config, '--watch'], { env, timeoutMs: 120_000 });
   assert.equal(started.code, 0, started.stderr);
   worker.kill('SIGTERM');
+  // With Temporal out of reach, status still shows what MongoDB knows, in seconds, and says why it is partial.
+  const id = /^started (\S+)/m.exec(started.stdout)?.[1];
+  assert.ok(id, started.stdout);
+  const t0 = Date.now();
+  const offline = await runCli(['status', id, '--json'], { env: { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+  assert.equal(offline.code, 0, offline.stderr);
+  assert.ok(Date.now() - t0 < 10_000, `status took ${Date.now() - t0} ms`);
+  assert.match(offline.stderr, /warning: Temporal at 127\.0\.0\.1:1 is unreachable .*showing what MongoDB last stored/);
+  const view = JSON.parse(offline.stdout) as { status: string; counts: { succeeded: number }; temporalUnreachable?: string };
+  assert.equal(view.status, 'completed');
+  assert.equal(view.counts.succeeded, 2);
+  assert.match(view.temporalUnreachable ?? '', /unreachable/);
 });
