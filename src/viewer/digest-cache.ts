@@ -19,6 +19,8 @@ interface Entry<T> {
   building?: Promise<void>;
   read: number;
   startedAt: number;
+  /** How long the last build took: a running job's digest is rebuilt no more often than a few times that. */
+  lastBuildMs: number;
   usedAt: number;
 }
 
@@ -28,7 +30,7 @@ export interface DigestCacheOptions {
   maxJobs?: number;
   /** How long a request waits for a build before answering with its progress. */
   waitMs?: number;
-  /** A running job's digest is rebuilt at most this often. */
+  /** A running job's digest is rebuilt at most this often (and at most every 4 build times). */
   refreshMs?: number;
 }
 
@@ -51,13 +53,15 @@ class Cache<T> {
     const version = versionOf(job);
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { version, read: 0, startedAt: 0, usedAt: Date.now() };
+      entry = { version, read: 0, startedAt: 0, lastBuildMs: 0, usedAt: Date.now() };
       this.entries.set(key, entry);
       this.evict();
     }
     entry.usedAt = Date.now();
     const changed = entry.valueVersion !== version;
-    const due = Date.now() - entry.startedAt >= this.opts.refreshMs;
+    // On FerretDB a build scans the whole collection: a digest that takes 20 s to read is read again at most
+    // every 80 s, so a page left open on a running job does not keep the server busy.
+    const due = Date.now() - entry.startedAt >= Math.max(this.opts.refreshMs, 4 * entry.lastBuildMs);
     if (!entry.building && (entry.value === undefined || (changed && due))) this.start(entry, job, version);
     if (entry.value === undefined && entry.building) {
       await Promise.race([entry.building, new Promise((r) => setTimeout(r, this.opts.waitMs).unref())]);
@@ -78,6 +82,7 @@ class Cache<T> {
     entry.read = 0;
     entry.building = this.build(job, (n) => (entry.read = n))
       .then((value) => {
+        entry.lastBuildMs = Date.now() - entry.startedAt;
         entry.value = value;
         entry.valueVersion = version;
       })
