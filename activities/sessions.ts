@@ -1,8 +1,8 @@
-import { Context, sleep } from '@temporalio/activity';
+import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
 import type { AgentStatus, EnvironmentTurn, SampleWorkflowInput, SessionStarted } from '../src/contracts';
 import type { CancelOutcome, Environment, EpisodeOutput } from '../src/environments';
 import {
-  EnvironmentBusyError, NoCapacityError, SessionLostError, countsForOverall, environmentFor, environmentIndexOf, episodeOutput,
+  ControllerRestartedError, EnvironmentBusyError, NoCapacityError, SessionLostError, countsForOverall, environmentFor, environmentIndexOf, episodeOutput,
 } from '../src/environments';
 import { sampleFor } from '../src/plan/samples';
 import { agentTaskOf } from './agent';
@@ -63,6 +63,10 @@ export function taskActivities(deps: ActivityDeps, configs: ConfigCache, setting
       }
       return { ...turn, sessionId: session, queue: settings.queue, worker: deps.workerIdentity };
     } catch (err) {
+      // The workflow cancels what the worker still holds of a session the controller lost at once.
+      if (err instanceof ControllerRestartedError && err.session) {
+        throw ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: true, details: [{ session: err.session }] });
+      }
       throw toFailure(err);
     } finally {
       starting -= 1;

@@ -10,7 +10,7 @@ import { inferActivity, sessionCancelActivity, sessionStartActivity, sessionTurn
 export const LIMIT_STATUS = 'task limit reached';
 
 /** How long a restart waits for the old session's cancel before it goes on (the cancel keeps trying after). */
-const CANCEL_BEFORE_RESTART_MS = 15_000;
+const CANCEL_BEFORE_RESTART_MS = 5_000;
 /** How long a cancel of a session evalctl stopped using keeps trying (AgentBench times its own calls out at 240 s). */
 const CANCEL_LATER_MS = 300_000;
 
@@ -156,8 +156,11 @@ export class EpisodeRunner {
       return await this.bounded(() => this.starter.startSession({ sample: this.input }));
     } catch (err) {
       const lost = lostReason(err);
-      if (lost) throw new SessionLost(`start: ${lost.reason}`, lost.controllerLost);
-      throw err;
+      if (!lost) throw err;
+      const started = startedSessionOf(err);
+      // A session started as the controller restarted: its worker's copy is watched for and cancelled.
+      if (started) this.cancels.push(this.cancelOn({ sessionId: started, queue: environmentQueue(this.agent.environment), worker: '', status: 'running', history: [] }, CANCEL_LATER_MS, true));
+      throw new SessionLost(`start: ${lost.reason}`, lost.controllerLost);
     }
   }
 
@@ -212,6 +215,13 @@ function lostReason(err: unknown): { reason: string; controllerLost: boolean } |
   if (cause.type === EpisodeErrorTypes.SessionLost) return { reason: cause.message, controllerLost: false };
   if (cause.type === EpisodeErrorTypes.ControllerRestarted) return { reason: cause.message, controllerLost: true };
   return undefined;
+}
+
+/** The session a start failure names (started just as the controller lost it), if any. */
+function startedSessionOf(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as { session?: unknown } | undefined) : undefined;
+  return typeof detail?.session === 'string' ? detail.session : undefined;
 }
 
 /** Whether the model refused the turn because the conversation is longer than its context. */

@@ -100,9 +100,12 @@ export function agentBenchEnvironment(settings: AgentBenchSettings): Environment
       if (!res.ok) await failure('start_sample', res);
       const body = (await res.json()) as { session_id: number; output: TaskOutput };
       const output = body.output;
-      let start: number | undefined;
-      if (output.status === 'running') start = (await listed(signal))[String(body.session_id)]?.start;
-      return { session: sessionHandle(body.session_id, start, index), ...turnOf(output) };
+      if (output.status !== 'running') return { session: sessionHandle(body.session_id, undefined, index), ...turnOf(output) };
+      const entry = (await listed(signal))[String(body.session_id)];
+      const session = sessionHandle(body.session_id, entry?.start, index);
+      // Gone before it was listed: the controller restarted in between, and its worker keeps the session.
+      if (!entry || String(entry.index) !== String(index)) throw new ControllerRestartedError(`${where}: session ${session} was started but is not listed`, session);
+      return { session, ...turnOf(output) };
     },
     async step(handle, reply: AgentReplyInput, signal): Promise<EnvironmentTurn> {
       if (!(await holds(handle, signal))) throw restarted(handle, 'is no longer on the controller');

@@ -109,6 +109,10 @@ export class SessionLostError extends Error {
 export class ControllerRestartedError extends SessionLostError {
   override name = 'ControllerRestartedError';
   override readonly type: string = EpisodeErrorTypes.ControllerRestarted;
+  /** The session started just before the controller lost it, when there is one: its worker still holds it. */
+  constructor(message: string, readonly session?: string) {
+    super(message);
+  }
 }
 
 /** The environment has no such task: a config that can never work, found by validate, --dry-run and start. */
