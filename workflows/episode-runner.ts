@@ -22,7 +22,7 @@ class SessionLost extends Error {
 }
 
 /** How long a cancel watches for a restarted controller to adopt the worker's copy of a lost session. */
-const WATCH_ADOPTION_MS = 120_000;
+const WATCH_ADOPTION_MS = 300_000;
 
 /** The episode's time limit passed. */
 class TimeLimit extends Error {}

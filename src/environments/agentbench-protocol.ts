@@ -13,6 +13,11 @@ export type AgentBenchFault =
   | 'no-capacity'
   /** The session is gone or cannot go on (lost session, dead worker, id collision): start the episode again. */
   | 'restart'
+  /**
+   * The controller does not know the session (400 "Session does not exist" to an interact): it restarted or
+   * dropped it, and its worker may still hold the session. Start again, and cancel the worker's copy.
+   */
+  | 'controller-lost'
   /** 501 from interact: the task crashed; the body holds its output (history, traceback as result). */
   | 'task-error'
   /** 500 (a session lock timed out while another call holds it) or 400 "Task Executing": try the same call again. */
@@ -66,6 +71,7 @@ export function classifyAnswer(call: AgentBenchCall, status: number, body: strin
   if (call === 'cancel' && lost) return answer('gone');
   // A cancel through a worker that does not answer may pass once the worker is back (or synced away).
   if (call === 'cancel' && has('Worker not responding')) return answer('busy');
+  if (has('Session does not exist')) return answer('controller-lost');
   if (lost || has('Worker not responding') || has('Session ID already exists') || has('Worker status abnormal')) return answer('restart');
   return answer('permanent');
 }

@@ -71,6 +71,7 @@ export function agentBenchEnvironment(settings: AgentBenchSettings): Environment
       case 'unknown-task': throw new UnknownTaskError(`${where}: no such task on the controller (${words})`);
       case 'no-capacity': throw new NoCapacityError(`${where}: no worker has capacity (${words})`, settings.retryAfterMs);
       case 'restart': throw new SessionLostError(`${where}: ${words}`);
+      case 'controller-lost': throw new ControllerRestartedError(`${where}: ${words}`);
       case 'busy': throw new EnvironmentBusyError(`${where}: ${words}`);
       case 'task-error': return (answer.output ?? {}) as TaskOutput;
       default: throw new EnvironmentError(`${where}: ${words}`);

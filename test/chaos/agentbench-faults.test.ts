@@ -127,6 +127,7 @@ test('a turn that never returns ends the episode as `task limit reached` at the 
   assert.equal(hung.status, 'succeeded');
   assert.equal(hung.episode?.status, 'task limit reached');
   const took = hung.finishedAt.getTime() - (hung.startedAt?.getTime() ?? 0);
+  process.stderr.write(`agentbench-faults ${id}: the hung episode ended as ${hung.episode?.status} after ${took} ms (limit 8000 ms)\n`);
   assert.ok(took >= 8_000 && took < 16_000, `ended at the limit (${took} ms)`);
   assert.equal(figures.completed, 2);
   await noSessionsLeft(env, server, id);

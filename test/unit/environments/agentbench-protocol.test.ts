@@ -17,7 +17,7 @@ describe('AgentBench answers, classified by status and body', () => {
   });
 
   it('restarts the episode for lost sessions, dead workers and id collisions (400s)', () => {
-    assert.equal(classifyAnswer('interact', 400, fastapi('Error: Session does not exist')).fault, 'restart');
+    assert.equal(classifyAnswer('interact', 400, fastapi('Error: Session does not exist')).fault, 'controller-lost');
     assert.equal(classifyAnswer('interact', 400, fastapi('Error: Worker not responding\nCannot connect')).fault, 'restart');
     assert.equal(classifyAnswer('interact', 400, wrapped('No such session')).fault, 'restart');
     assert.equal(classifyAnswer('start_sample', 400, wrapped('Session ID already exists')).fault, 'restart');
