@@ -73,6 +73,7 @@ async function outcome(store: Store, env: NodeJS.ProcessEnv, server: AgentBenchS
     duplicated: [...perIndex.values()].filter((n) => n > 1).length,
     controllerSessions: Object.keys(server.listSessions()).length,
     evalctlSessions: listed.length,
+    errors: results.filter((r) => r.status === 'failed').map((r) => r.error),
   };
   process.stderr.write(`agentbench-faults ${id}: ${JSON.stringify(figures)}\n`);
   return { figures, results };
