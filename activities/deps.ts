@@ -47,7 +47,7 @@ export function defaultWorkerIdentity(type: string): string {
  */
 export class ConfigCache {
   private readonly entries = new Map<string, AssignmentConfig>();
-  private readonly reuse = new Map<string, string | null>();
+  private readonly reuse = new Map<string, { from: string | null; fresh: boolean }>();
 
   constructor(private readonly store: Store, private readonly capacity = 32) {}
 
@@ -64,11 +64,16 @@ export class ConfigCache {
 
   /** What the assignment reuses predictions from: null (nothing), '*' (any) or an assignment id. */
   async reuseFrom(assignmentId: string): Promise<string | null> {
+    return (await this.reusePolicy(assignmentId)).from;
+  }
+
+  /** Its --reuse source, and whether it was started with --no-reuse (only its own results are reused). */
+  async reusePolicy(assignmentId: string): Promise<{ from: string | null; fresh: boolean }> {
     if (!this.reuse.has(assignmentId)) {
-      const doc = await this.store.assignments.findOne({ _id: assignmentId }, { projection: { reuseFrom: 1 } });
-      this.reuse.set(assignmentId, doc?.reuseFrom ?? null);
+      const doc = await this.store.assignments.findOne({ _id: assignmentId }, { projection: { reuseFrom: 1, noReuse: 1 } });
+      this.reuse.set(assignmentId, { from: doc?.reuseFrom ?? null, fresh: doc?.noReuse === true });
     }
-    return this.reuse.get(assignmentId) ?? null;
+    return this.reuse.get(assignmentId) ?? { from: null, fresh: false };
   }
 
   async model(assignmentId: string, modelId: string): Promise<ModelConfig> {

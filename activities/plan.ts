@@ -6,6 +6,7 @@ import {
 } from '../src/contracts';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { keyedSamples, type KeyedSample } from '../src/plan/samples';
+import { comparableTaskKey } from '../src/config/keys';
 import { classifyBatch } from '../src/plan/reuse';
 import { INLINE_SCORERS, inferenceQueueFor, windowFor } from '../src/plan/jobs';
 import { recordSampleDocs } from './records';
@@ -38,12 +39,15 @@ export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
     const config = await configs.get(input.assignmentId);
     const doc = await deps.store.assignments.findOne({ _id: input.assignmentId }, { projection: { mode: 1 } });
     const totals = new Map<string, number>();
+    const comparable = new Map<string, { taskKey: string; taskLabel: string }>();
     for (const task of config.tasks) {
       Context.current().heartbeat(task.id);
-      totals.set(task.id, (await openTaskSamples(task)).count);
+      const samples = await openTaskSamples(task);
+      totals.set(task.id, samples.count);
+      comparable.set(task.id, comparableTaskOf(task, samples));
     }
     const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0)));
-    await writePlan(deps, input.assignmentId, jobs);
+    await writePlan(deps, input.assignmentId, jobs, comparable);
     return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, autoRetry: config.autoRetry, mode: (doc?.mode ?? 'all') as RunMode };
   }
 }
@@ -69,11 +73,13 @@ export async function prepareSamples(
   deps: ActivityDeps, configs: ConfigCache, input: { assignmentId: string; job: JobPlan; mode: RunMode; indexes: number[] },
 ): Promise<{ prepared: PreparedSample[]; keyed: Map<number, KeyedSample> }> {
   const { assignmentId, job } = input;
-  const [model, task, reuseFrom] = await Promise.all([
-    configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId), configs.reuseFrom(assignmentId),
+  const [model, task, reuse] = await Promise.all([
+    configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId), configs.reusePolicy(assignmentId),
   ]);
   const keyed = await keyedSamples(model, task, input.indexes);
-  const { prepared, reusedScores, reusedFigures } = await classifyBatch(deps.store, input.mode, reuseFrom, input.indexes.map((i) => [i, keyed.get(i)!]));
+  const { prepared, reusedScores, reusedFigures } = await classifyBatch(
+    deps.store, input.mode, reuse.from, input.indexes.map((i) => [i, keyed.get(i)!]), reuse.fresh ? { ownId: assignmentId } : null,
+  );
   const reused = prepared.filter((p) => p.reused);
   await recordSampleDocs(deps, reused.map((p) => ({
     assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, index: p.index, sampleKey: p.sampleKey,
@@ -94,14 +100,27 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
   };
 }
 
-async function writePlan(deps: ActivityDeps, assignmentId: string, jobs: JobPlan[]): Promise<void> {
+/** A task's leaderboard identity: what makes its scores comparable, and a label of it for people. */
+function comparableTaskOf(task: TaskConfig, samples: { viewHash: string; count: number }): { taskKey: string; taskLabel: string } {
+  const limit = task.kind === 'agent' ? task.limit : task.dataset.limit;
+  const scorer = task.scorer?.kind ?? 'environment';
+  return {
+    taskKey: comparableTaskKey(task, samples.viewHash),
+    taskLabel: `${scorer}, ${samples.count} samples${limit !== undefined ? ` (limit ${limit})` : ''}, data ${samples.viewHash.slice(0, 8)}`,
+  };
+}
+
+async function writePlan(deps: ActivityDeps, assignmentId: string, jobs: JobPlan[], comparable: Map<string, { taskKey: string; taskLabel: string }>): Promise<void> {
   const now = new Date();
   if (jobs.length > 0) {
     await bulkWriteInParts(deps.store, deps.store.jobs, jobs.map((job) => ({
       updateOne: {
         filter: { _id: `${assignmentId}/${job.jobId}` },
         update: {
-          $set: { assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, workflowId: jobWorkflowId(assignmentId, job.modelId, job.taskId), updatedAt: now },
+          $set: {
+            assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, workflowId: jobWorkflowId(assignmentId, job.modelId, job.taskId),
+            ...comparable.get(job.taskId), updatedAt: now,
+          },
           $setOnInsert: { status: 'pending' as const, counts: emptyCounts(job.total) },
         },
         upsert: true,

@@ -48,6 +48,7 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
     final = await finalize('canceled', null);
     outcome = { status: 'canceled', cause: new CancelledFailure('assignment canceled during finalisation') };
   }
+  run.ended = true;
   upsertSearchAttributes([{ key: EvalStatusKey, value: final.status }]);
   if (final.status === 'canceled' && outcome.cause) throw outcome.cause;
   if (final.status === 'failed') throw ApplicationFailure.nonRetryable(final.error ?? 'assignment failed', 'EvalAssignmentFailed');
@@ -68,6 +69,8 @@ async function autoRetry(run: AssignmentRun, plan: AssignmentPlan, assignmentId:
 /** The assignment's own bookkeeping: which jobs run, their last reported progress, the pause flag. */
 class AssignmentRun {
   paused = false;
+  /** Set once the final status is known, so a late pause or resume cannot overwrite EvalStatus. */
+  ended = false;
   status: AssignmentStatus = 'pending';
   jobFailure: string | undefined;
   private readonly jobs = new Map<string, JobProgress>();
@@ -138,6 +141,8 @@ class AssignmentRun {
 
   setPaused(paused: boolean): void {
     this.paused = paused;
+    // The Web UI's EvalStatus filter follows pause and resume, until the ending sets the final status.
+    if (!this.ended) upsertSearchAttributes([{ key: EvalStatusKey, value: paused ? 'paused' : 'running' }]);
     for (const job of this.running.values()) {
       const handle = getExternalWorkflowHandle(jobWorkflowId(this.assignmentId, job.modelId, job.taskId));
       // A job that has just ended cannot be paused; nothing is lost by ignoring it.

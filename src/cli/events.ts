@@ -23,9 +23,12 @@ function print(e: EventDoc, json: boolean | undefined): void {
 /** Polls for new events until the assignment's log is closed (with an id) or forever (without). */
 async function follow(store: Store, filter: Filter<EventDoc>, opts: EventsOptions, limit: number, interval: number): Promise<void> {
   const follower = new EventFollower();
-  const first = await store.events.find(filter).sort({ at: -1, _id: -1 }).limit(limit).toArray();
+  const page = await store.events.find(filter).sort({ at: -1, _id: -1 }).limit(limit).toArray();
+  // Older events that --limit left out must not come back with the next polls' window.
+  const since = page.length === limit ? follower.sinceAfter(page) : undefined;
+  const window = since ? await store.events.find({ ...filter, at: { $gte: since } }).toArray() : [];
   let closed = false;
-  for (const e of follower.fresh(first)) {
+  for (const e of follower.first(page, window)) {
     print(e, opts.json);
     if ('assignmentId' in filter && e.type === LAST_EVENT_TYPE) closed = true;
   }

@@ -13,13 +13,14 @@ interface LeaderboardOptions {
 }
 
 /**
- * `evalctl leaderboard [--task T]`: per task, each model's latest completed score with its 95% CI, best
- * first. Boards are rebuilt whenever an assignment ends; `--rebuild` recomputes them from the jobs now.
+ * `evalctl leaderboard [--task T]`: per task and setup (the same samples, prompt and scorer), each
+ * model's latest completed score with its 95% CI, best first. Boards are rebuilt whenever an assignment
+ * ends; `--rebuild` recomputes them from the jobs now.
  */
 export function leaderboardCommand(): Command {
   return new Command('leaderboard')
-    .description('per task, each model\'s latest completed score with its 95% CI')
-    .option('--task <task>', 'only this task')
+    .description('per task and setup (same samples, prompt and scorer), each model\'s latest completed score with its 95% CI')
+    .option('--task <task>', 'only this task (every setup of it)')
     .addOption(new Option('--format <format>', 'output format').choices([...REPORT_FORMATS]).default('table'))
     .option('--rebuild', 'recompute the boards from the stored jobs before showing them')
     .action(async (opts: LeaderboardOptions, command: Command) => {

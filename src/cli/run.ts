@@ -9,7 +9,7 @@ import { modelQueuesOf } from '../plan/jobs';
 import { loadConfigInput } from './config-input';
 import { RunFailedError, UsageError } from './errors';
 import { checkAssignmentId, printJson, withServices } from './services';
-import { addStartOptions, printPreview, reuseFromOption, type StartOptions } from './start';
+import { addStartOptions, noReuseOption, printPreview, reuseFromOption, type StartOptions } from './start';
 import { formatStatus } from './status';
 import { watchAssignment } from './watch';
 
@@ -40,6 +40,7 @@ export function runCommand(): Command {
     .option('--debug', 'one sample at a time, echoing each prompt, prediction and score on stderr');
   return cmd.action(async (configPath: string | undefined, opts: RunOptions, command: Command) => {
     if (opts.id !== undefined) checkAssignmentId(opts.id, '--id');
+    const noReuse = noReuseOption(opts);
     const loaded = await loadConfigInput(configPath, opts);
     const config = opts.debug ? oneAtATime(loaded.config) : loaded.config;
     await withServices(command, async ({ store, temporal }) => {
@@ -49,7 +50,7 @@ export function runCommand(): Command {
         type: 'all', connection: connectionFromCommand(command), debug: opts.debug ? echo : undefined, ...modelQueuesOf(config),
       });
       try {
-        const started = await startAssignment(store, temporal, { config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom });
+        const started = await startAssignment(store, temporal, { config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom, noReuse });
         process.stderr.write(`running ${started.assignmentId} with an in-process worker\n`);
         const ended = await watchAssignment(store, temporal, started.assignmentId, { summary: false }).catch((err: unknown) => err);
         const view = await assignmentStatus(store, temporal, (await store.assignments.findOne({ _id: started.assignmentId }))!);

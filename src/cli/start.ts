@@ -21,6 +21,7 @@ export interface StartOptions extends ConfigInputOptions {
   dryRun?: boolean;
   mode: RunMode;
   reuse?: string | boolean;
+  force?: boolean;
 }
 
 /** Adds the options `start` and `run` share. */
@@ -30,9 +31,21 @@ export function addStartOptions(cmd: Command): Command {
     .option('--id <id>', 'assignment id (default: <name>-<timestamp>-<random>)')
     .addOption(new Option('--mode <mode>', 'stages: all; infer (predictions only); eval (score stored predictions, no model call); report (aggregates of stored results only)').choices(['all', 'infer', 'eval', 'report']).default('all'))
     .option('--reuse [id]', 'score earlier predictions of the same requests instead of calling the model (from assignment <id>, or the latest)')
+    .option('--no-reuse', 'call the model for every sample: no stored result or prediction of another assignment is reused (retries of this one still keep its own successes)')
+    .option('--force', 'the same as --no-reuse')
     .option('--dry-run', 'print the plan (jobs, samples, queues; reused, adopted, executed) and start nothing')
     .option('--json', 'print JSON on stdout');
   return addConfigInputOptions(cmd);
+}
+
+/** Whether --no-reuse (or --force) was given; refused with the stages that only read stored results. */
+export function noReuseOption(opts: Pick<StartOptions, 'reuse' | 'force' | 'mode'>): boolean {
+  const fresh = opts.reuse === false || opts.force === true;
+  if (fresh && typeof opts.reuse === 'string') throw new UsageError('--force and --reuse exclude each other: reuse earlier predictions, or none');
+  if (fresh && (opts.mode === 'eval' || opts.mode === 'report')) {
+    throw new UsageError(`--no-reuse/--force: --mode ${opts.mode} only reads stored results; use --mode all or infer to call the model again`);
+  }
+  return fresh;
 }
 
 /** Where --reuse points: nothing, any earlier prediction, or one assignment's. */
@@ -54,7 +67,7 @@ export function formatPreview(p: AssignmentPreview): string {
 
 /** `--dry-run`: the plan on stdout, as JSON or a table; nothing is started or written. */
 export async function printPreview(store: Store, temporal: TemporalHandle, config: AssignmentConfig, opts: StartOptions, reuseFrom: string | null): Promise<void> {
-  const preview = await previewAssignment(store, temporal, config, opts.mode, reuseFrom).catch((err: unknown) => {
+  const preview = await previewAssignment(store, temporal, config, opts.mode, reuseFrom, noReuseOption(opts)).catch((err: unknown) => {
     if (err instanceof DatasetError) throw new UsageError(err.message);
     throw err;
   });
@@ -68,11 +81,12 @@ export function startCommand(): Command {
     .option('--watch', 'follow progress until the assignment ends');
   return cmd.action(async (configPath: string | undefined, opts: StartOptions, command: Command) => {
     if (opts.id !== undefined) checkAssignmentId(opts.id, '--id');
+    const noReuse = noReuseOption(opts);
     const loaded = await loadConfigInput(configPath, opts);
     await withServices(command, async ({ store, temporal, connection }) => {
       const reuseFrom = await reuseFromOption(store, opts.reuse);
       if (opts.dryRun) return printPreview(store, temporal, loaded.config, opts, reuseFrom);
-      const started = await startAssignment(store, temporal, { config: loaded.config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom })
+      const started = await startAssignment(store, temporal, { config: loaded.config, sourcePath: loaded.sourcePath, assignmentId: opts.id, mode: opts.mode, reuseFrom, noReuse })
         .catch((err: unknown) => {
           if (err instanceof AssignmentExistsError) throw new UsageError(`--id: ${err.message}`);
           if (err instanceof DatasetError) throw new UsageError(err.message);

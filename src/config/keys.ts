@@ -93,3 +93,12 @@ export function sampleKey(inferenceKeyHex: string, scorer: ScorerConfig | undefi
   // An agent task without a scorer is judged by its environment, which the inference key already names.
   return sha256Hex(canonicalJson({ v: KEY_VERSION, inference: inferenceKeyHex, scorer: scorer ? scorerIdentity(scorer) : null }));
 }
+
+/**
+ * What makes scores of a task comparable, for leaderboards: the samples as used (content, field mapping,
+ * shuffle, limit: the dataset's view hash), the prompt and few-shot examples, and the scorer. A smoke run
+ * with `limit: 2`, another scorer or an edited dataset is another board.
+ */
+export function comparableTaskKey(task: Pick<TaskConfig, 'prompt' | 'fewShot' | 'scorer'>, datasetViewHash: string): string {
+  return sha256Hex(canonicalJson({ v: KEY_VERSION, dataset: datasetViewHash, task: taskIdentity(task), scorer: task.scorer ? scorerIdentity(task.scorer) : null }));
+}

@@ -38,12 +38,12 @@ const PAGE = 500;
  * The same rules as the real run decide it (classifyBatch).
  */
 export async function previewAssignment(
-  store: Store, temporal: TemporalHandle, config: AssignmentConfig, mode: RunMode, reuseFrom: ReuseFrom,
+  store: Store, temporal: TemporalHandle, config: AssignmentConfig, mode: RunMode, reuseFrom: ReuseFrom, noReuse = false,
 ): Promise<AssignmentPreview> {
   const othersRunning = (await store.assignments.countDocuments({ status: { $in: ['pending', 'running', 'paused'] } })) > 0;
   const jobs: JobPreview[] = [];
   for (const model of config.models) {
-    for (const task of config.tasks) jobs.push(await previewJob(store, temporal, model, task, mode, reuseFrom, othersRunning));
+    for (const task of config.tasks) jobs.push(await previewJob(store, temporal, model, task, mode, reuseFrom, othersRunning, noReuse));
   }
   const totals = { samples: 0, reused: 0, adopted: 0, executed: 0, rescored: 0 };
   for (const j of jobs) for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += j[k];
@@ -51,7 +51,7 @@ export async function previewAssignment(
 }
 
 async function previewJob(
-  store: Store, temporal: TemporalHandle, model: ModelConfig, task: TaskConfig, mode: RunMode, reuseFrom: ReuseFrom, othersRunning: boolean,
+  store: Store, temporal: TemporalHandle, model: ModelConfig, task: TaskConfig, mode: RunMode, reuseFrom: ReuseFrom, othersRunning: boolean, noReuse: boolean,
 ): Promise<JobPreview> {
   const dataset = await openTaskSamples(task);
   const job: JobPreview = {
@@ -61,7 +61,7 @@ async function previewJob(
   for (let start = 0; start < dataset.count; start += PAGE) {
     const indexes = Array.from({ length: Math.min(PAGE, dataset.count - start) }, (_, i) => start + i);
     const keyed = await keyedSamples(model, task, indexes);
-    const { prepared } = await classifyBatch(store, mode, reuseFrom, indexes.map((i) => [i, keyed.get(i)!]));
+    const { prepared } = await classifyBatch(store, mode, reuseFrom, indexes.map((i) => [i, keyed.get(i)!]), noReuse ? { ownId: null } : null);
     for (const p of prepared) {
       if (p.reused) job.reused += 1;
       else if (mode === 'report') continue;

@@ -17,6 +17,8 @@ export interface StartRequest {
   assignmentId?: string;
   mode?: RunMode;
   reuseFrom?: string | null;
+  /** --no-reuse: reuse no stored result of another assignment. */
+  noReuse?: boolean;
 }
 
 /** What `start` reports. */
@@ -52,7 +54,7 @@ export async function startAssignment(store: Store, temporal: TemporalHandle, re
   try {
     await store.assignments.insertOne({
       _id: assignmentId, name: req.config.name, description: req.config.description, config: req.config as unknown as Record<string, unknown>,
-      sourcePath: req.sourcePath, mode: req.mode ?? 'all', reuseFrom: req.reuseFrom ?? null, workflowId, status: 'pending',
+      sourcePath: req.sourcePath, mode: req.mode ?? 'all', reuseFrom: req.reuseFrom ?? null, ...(req.noReuse ? { noReuse: true } : {}), workflowId, status: 'pending',
       paused: false, cancelRequested: false, counts: emptyCounts(), createdAt: now, updatedAt: now,
     });
   } catch (err) {
@@ -75,7 +77,7 @@ export async function startAssignment(store: Store, temporal: TemporalHandle, re
   }
   await store.events.updateOne(
     { _id: `${assignmentId}/submitted` },
-    { $setOnInsert: { assignmentId, type: 'submitted', at: now, data: { mode: req.mode ?? 'all' } } },
+    { $setOnInsert: { assignmentId, type: 'submitted', at: now, data: { mode: req.mode ?? 'all', ...(req.noReuse ? { noReuse: true } : {}) } } },
     { upsert: true },
   );
   return { assignmentId, workflowId };

@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { isTerminal, type AssignmentStatus } from '../contracts';
+import { emptyCounts, isTerminal, type AssignmentStatus, type Counts, type SampleStatus } from '../contracts';
 import type { Store } from '../store/store';
 import type { TemporalHandle } from '../temporal/client';
 
@@ -58,11 +58,39 @@ async function closedStatus(temporal: TemporalHandle, workflowId: string, missin
   }
 }
 
+/**
+ * Counts of an assignment's jobs from its sample records, as finalisation would have written them: a
+ * sample with no record ended without running, so it counts as canceled (and `retry` runs it again).
+ */
+export async function recountFromSamples(store: Store, assignmentId: string): Promise<{ jobs: Map<string, Counts>; totals: Counts }> {
+  const jobs = await store.jobs.find({ assignmentId }, { projection: { jobId: 1, counts: 1 } }).toArray();
+  const byJob = new Map(jobs.map((j) => [j.jobId, emptyCounts(j.counts?.total ?? 0)]));
+  const grouped = store.samples.aggregate<{ _id: { jobId: string; status: SampleStatus }; n: number }>([
+    { $match: { assignmentId } },
+    { $group: { _id: { jobId: '$jobId', status: '$status' }, n: { $sum: 1 } } },
+  ]);
+  for await (const g of grouped) {
+    const counts = byJob.get(g._id.jobId);
+    if (counts && g._id.status in counts) counts[g._id.status] += g.n;
+  }
+  const totals = emptyCounts();
+  for (const counts of byJob.values()) {
+    const ended = counts.succeeded + counts.failed + counts.reused + counts.canceled;
+    counts.canceled += Math.max(0, counts.total - ended);
+    counts.running = 0;
+    for (const k of Object.keys(totals) as Array<keyof Counts>) totals[k] += counts[k];
+  }
+  return { jobs: byJob, totals };
+}
+
 async function apply(store: Store, changes: SyncChange[]): Promise<void> {
   const now = new Date();
   for (const c of changes) {
     if (c.kind === 'assignment') {
-      await store.assignments.updateOne({ _id: c.id }, { $set: { status: c.to, endedAt: now, updatedAt: now, paused: false, error: `set by sync: ${c.reason}` } });
+      // The workflow never finalised, so the stored counts are still those of the plan: recount them.
+      const { jobs, totals } = await recountFromSamples(store, c.id);
+      for (const [jobId, counts] of jobs) await store.jobs.updateOne({ _id: `${c.id}/${jobId}` }, { $set: { counts, updatedAt: now } });
+      await store.assignments.updateOne({ _id: c.id }, { $set: { status: c.to, counts: totals, endedAt: now, updatedAt: now, paused: false, error: `set by sync: ${c.reason}` } });
       await store.events.updateOne({ _id: `${c.id}/synced/${now.getTime()}` }, { $setOnInsert: { assignmentId: c.id, type: 'synced', at: now, data: { from: c.from, to: c.to, reason: c.reason } } }, { upsert: true });
     } else {
       await store.jobs.updateOne({ _id: c.id }, { $set: { status: c.to, updatedAt: now } });

@@ -7,6 +7,15 @@ import type { KeyedSample } from './samples';
 /** What an assignment asks to reuse: nothing, any earlier prediction ('*'), or one assignment's. */
 export type ReuseFrom = string | null;
 
+/**
+ * `--no-reuse`: no stored result of another assignment is reused. `ownId` names the assignment, whose own
+ * results stay reusable so its retries and automatic retry rounds run only what failed; null (a dry run
+ * of an assignment not started yet) reuses nothing.
+ */
+export interface Fresh {
+  ownId: string | null;
+}
+
 /** How one batch of samples will be handled, decided from what MongoDB already holds. */
 export interface Classified {
   prepared: PreparedSample[];
@@ -19,17 +28,22 @@ export interface Classified {
 /**
  * The scheduler's rules, in one place: a key that succeeded before is reused (in infer mode, any stored
  * prediction of the same request is); in eval mode, or with --reuse, the latest stored prediction of the
- * same request is scored instead of calling the model. Failed results are never reused.
+ * same request is scored instead of calling the model. Failed results are never reused. With `fresh`
+ * (--no-reuse) only the assignment's own results count.
  */
-export async function classifyBatch(store: Store, mode: RunMode, reuseFrom: ReuseFrom, keyed: Array<[number, KeyedSample]>): Promise<Classified> {
+export async function classifyBatch(
+  store: Store, mode: RunMode, reuseFrom: ReuseFrom, keyed: Array<[number, KeyedSample]>, fresh: Fresh | null = null,
+): Promise<Classified> {
   const reusedScores = new Map<string, { value: number; passed?: boolean } | null>();
   const reusedFigures = new Map<string, ResultFigures>();
   const keys = [...new Set(keyed.map(([, k]) => k.sampleKey))];
   const inferenceKeys = [...new Set(keyed.map(([, k]) => k.inferenceKey))];
-  const predictions = mode === 'infer' || mode === 'eval' || reuseFrom !== null ? await latestPredictions(store, inferenceKeys, reuseFrom) : new Map<string, string>();
-  if (mode !== 'infer') {
-    const stored = await findByIds(store, store.results, keys, { _id: 1, score: 1, status: 1, latencyMs: 1, usage: 1, cost: 1 });
-    const done = stored.filter((d) => d.status === 'succeeded');
+  const from = fresh ? fresh.ownId : reuseFrom;
+  const wantsPredictions = mode === 'infer' || mode === 'eval' || reuseFrom !== null;
+  const predictions = wantsPredictions && (!fresh || fresh.ownId) ? await latestPredictions(store, inferenceKeys, from) : new Map<string, string>();
+  if (mode !== 'infer' && (!fresh || fresh.ownId)) {
+    const stored = await findByIds(store, store.results, keys, { _id: 1, score: 1, status: 1, latencyMs: 1, usage: 1, cost: 1, assignments: 1 });
+    const done = stored.filter((d) => d.status === 'succeeded' && (!fresh || (d.assignments ?? []).includes(fresh.ownId as string)));
     for (const d of done) {
       reusedScores.set(d._id, d.score ? { value: d.score.value, passed: d.score.passed } : null);
       reusedFigures.set(d._id, figuresOf(d));

@@ -26,14 +26,33 @@ export class EventFollower {
 
   constructor(private readonly lagMs = 30_000) {}
 
+  /** The lower bound of `at` of the polls after showing `page` (the window they re-read). */
+  sinceAfter(page: readonly EventDoc[]): Date | undefined {
+    const newest = Math.max(this.newest, ...page.map((e) => e.at.getTime()));
+    return Number.isFinite(newest) && newest > 0 ? new Date(newest - this.lagMs) : undefined;
+  }
+
   /** The lower bound of `at` for the next poll, or undefined for the first one. */
   since(): Date | undefined {
     return this.newest > 0 ? new Date(this.newest - this.lagMs) : undefined;
   }
 
+  /**
+   * The first read of a follow: the newest `limit` events (`page`, any order) are shown. With a limit,
+   * older events were left out on purpose: those of `window` (the events the next polls will re-read)
+   * that sort before the oldest shown one are remembered as shown, so no poll prints them as new.
+   */
+  first(page: readonly EventDoc[], window: readonly EventDoc[]): EventDoc[] {
+    const out = this.fresh(page);
+    const oldest = out[0];
+    if (!oldest) return out;
+    for (const e of window) if (compareEvents(e, oldest) < 0) this.seen.set(e._id, e.at.getTime());
+    return out;
+  }
+
   /** The events of a poll not shown yet, in time order; remembers them as shown. */
   fresh(batch: readonly EventDoc[]): EventDoc[] {
-    const out = [...batch].filter((e) => !this.seen.has(e._id)).sort((a, b) => a.at.getTime() - b.at.getTime() || a._id.localeCompare(b._id));
+    const out = [...batch].filter((e) => !this.seen.has(e._id)).sort(compareEvents);
     for (const e of out) {
       this.seen.set(e._id, e.at.getTime());
       this.newest = Math.max(this.newest, e.at.getTime());
@@ -42,4 +61,9 @@ export class EventFollower {
     for (const [id, t] of this.seen) if (t < horizon) this.seen.delete(id);
     return out;
   }
+}
+
+/** Time order of events, ties by id: the order of `events` and of the follower. */
+export function compareEvents(a: Pick<EventDoc, '_id' | 'at'>, b: Pick<EventDoc, '_id' | 'at'>): number {
+  return a.at.getTime() - b.at.getTime() || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 }

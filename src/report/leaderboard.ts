@@ -3,9 +3,14 @@ import type { LeaderboardDoc, LeaderboardEntry, MetricSummary } from '../store/d
 import { alignedTable, csvLine, csvNumber, mdTable, overallText, scoreText, type ReportFormat } from './format';
 
 /**
- * Leaderboards: per task, each model's latest completed score with its 95% interval, best first.
- * "Latest" is by the ending time of the assignment, so a better (or worse) new run replaces the old one.
+ * Leaderboards: per task and comparable setup (same samples, prompt and scorer: the task key), each
+ * model's latest completed score with its 95% interval, best first. "Latest" is by the ending time of the
+ * assignment, so a better (or worse) new run of the same setup replaces the old one; a smoke run with a
+ * limit, or another scorer, stands on a board of its own.
  */
+
+/** The task key of jobs planned before task keys were recorded: they share one board per task. */
+export const UNKNOWN_TASK_KEY = 'unknown';
 
 /** A completed job that may stand on a leaderboard. */
 export interface LeaderboardCandidate {
@@ -13,6 +18,9 @@ export interface LeaderboardCandidate {
   taskId: string;
   assignmentId: string;
   jobId: string;
+  /** What makes the score comparable (comparableTaskKey); UNKNOWN_TASK_KEY for older jobs. */
+  taskKey: string;
+  taskLabel: string;
   score: MetricSummary;
   counts: Counts;
   endedAt: Date;
@@ -46,13 +54,29 @@ export function rankEntries(latest: readonly LeaderboardCandidate[]): Leaderboar
   return entries;
 }
 
-/** The leaderboard document of one task from every candidate job of that task. */
-export function computeLeaderboard(taskId: string, candidates: readonly LeaderboardCandidate[], rebuiltBy: string | null, now = new Date()): LeaderboardDoc {
-  const own = candidates.filter((c) => c.taskId === taskId);
-  return { _id: taskId, taskId, entries: rankEntries(latestPerModel(own)), rebuiltBy, updatedAt: now };
+/** The `_id` of the board of one task key of a task. */
+export function boardIdOf(taskId: string, taskKey: string): string {
+  return `${taskId}@${taskKey.slice(0, 16)}`;
 }
 
-const HEADER = ['task', 'rank', 'model', 'score', 'ci95_low', 'ci95_high', 'n', 'assignment', 'ended'];
+/** The leaderboards of one task, one per task key, from every candidate job of that task; ordered by the newest entry first. */
+export function computeLeaderboards(taskId: string, candidates: readonly LeaderboardCandidate[], rebuiltBy: string | null, now = new Date()): LeaderboardDoc[] {
+  const groups = new Map<string, LeaderboardCandidate[]>();
+  for (const c of candidates) if (c.taskId === taskId) groups.set(c.taskKey, [...(groups.get(c.taskKey) ?? []), c]);
+  const newest = (list: LeaderboardCandidate[]): number => Math.max(...list.map((c) => c.endedAt.getTime()));
+  return [...groups.entries()]
+    .sort(([ka, a], [kb, b]) => newest(b) - newest(a) || ka.localeCompare(kb))
+    .map(([taskKey, group]) => ({
+      _id: boardIdOf(taskId, taskKey), taskId, taskKey, taskLabel: group.reduce((x, c) => (c.endedAt > x.endedAt ? c : x)).taskLabel,
+      entries: rankEntries(latestPerModel(group)), rebuiltBy, updatedAt: now,
+    }));
+}
+
+const HEADER = ['task', 'setup', 'rank', 'model', 'score', 'ci95_low', 'ci95_high', 'n', 'assignment', 'ended'];
+
+function titleOf(board: LeaderboardDoc): string {
+  return board.taskLabel ? `${board.taskId} (${board.taskLabel})` : board.taskId;
+}
 
 function rowsOf(boards: readonly LeaderboardDoc[]): Array<{ board: LeaderboardDoc; e: LeaderboardEntry }> {
   return boards.flatMap((board) => board.entries.map((e) => ({ board, e })));
@@ -62,11 +86,11 @@ function rowsOf(boards: readonly LeaderboardDoc[]): Array<{ board: LeaderboardDo
 export function renderLeaderboards(boards: readonly LeaderboardDoc[], format: ReportFormat): string {
   const rows = rowsOf(boards);
   if (format === 'json') {
-    return `${JSON.stringify(boards.map((b) => ({ taskId: b.taskId, updatedAt: b.updatedAt, entries: b.entries })), null, 2)}\n`;
+    return `${JSON.stringify(boards.map((b) => ({ taskId: b.taskId, taskKey: b.taskKey ?? UNKNOWN_TASK_KEY, setup: b.taskLabel ?? null, updatedAt: b.updatedAt, entries: b.entries })), null, 2)}\n`;
   }
   if (format === 'csv') {
     const lines = rows.map(({ board, e }) => csvLine([
-      board.taskId, String(e.rank), e.modelId, csvNumber(e.score.mean), csvNumber(e.score.ci95[0]), csvNumber(e.score.ci95[1]),
+      board.taskId, board.taskLabel ?? '', String(e.rank), e.modelId, csvNumber(e.score.mean), csvNumber(e.score.ci95[0]), csvNumber(e.score.ci95[1]),
       String(e.score.n), e.assignmentId, e.endedAt.toISOString(),
     ]));
     return `${[csvLine(HEADER), ...lines].join('\n')}\n`;
@@ -79,8 +103,8 @@ export function renderLeaderboards(boards: readonly LeaderboardDoc[], format: Re
   const header = ['rank', 'model', 'score [95% CI]', 'n', 'assignment', 'ended', ...(withOverall ? ['environment overall'] : [])];
   const parts = boards.map((b) => {
     const body = people(rowsOf([b]));
-    if (format === 'md') return `## ${b.taskId}\n\n${mdTable(header, body)}\n`;
-    return `${b.taskId}\n${alignedTable(header, body)}\n`;
+    if (format === 'md') return `## ${titleOf(b)}\n\n${mdTable(header, body)}\n`;
+    return `${titleOf(b)}\n${alignedTable(header, body)}\n`;
   });
   return `${parts.join('\n')}`;
 }

@@ -1,7 +1,7 @@
 import { findByIds, type Store } from '../store/store';
 import type { AssignmentDoc, LeaderboardDoc } from '../store/documents';
 import { DETAIL_RESULT_PROJECTION, detailRow, type DetailResult, type DetailRow } from './details';
-import { computeLeaderboard, type LeaderboardCandidate } from './leaderboard';
+import { UNKNOWN_TASK_KEY, computeLeaderboards, type LeaderboardCandidate } from './leaderboard';
 import { buildSummary, type SummaryTable } from './summary';
 
 /**
@@ -57,7 +57,7 @@ export async function* iterateDetails(store: Store, scope: DetailScope, onPage?:
 /** Completed jobs of completed assignments on one task, as leaderboard candidates. */
 export async function loadCandidates(store: Store, taskId: string): Promise<LeaderboardCandidate[]> {
   const jobs = await store.jobs
-    .find({ taskId, status: 'completed' }, { projection: { assignmentId: 1, jobId: 1, modelId: 1, taskId: 1, counts: 1, metrics: 1, overall: 1 } })
+    .find({ taskId, status: 'completed' }, { projection: { assignmentId: 1, jobId: 1, modelId: 1, taskId: 1, counts: 1, metrics: 1, overall: 1, taskKey: 1, taskLabel: 1 } })
     .toArray();
   const scored = jobs.filter((j) => j.metrics?.score && j.metrics.score.n > 0);
   if (scored.length === 0) return [];
@@ -69,27 +69,34 @@ export async function loadCandidates(store: Store, taskId: string): Promise<Lead
     const endedAt = ended.get(j.assignmentId);
     const score = j.metrics?.score;
     if (!endedAt || !score) return [];
-    return [{ modelId: j.modelId, taskId: j.taskId, assignmentId: j.assignmentId, jobId: j.jobId, score, counts: j.counts, endedAt, overall: j.overall }];
+    return [{
+      modelId: j.modelId, taskId: j.taskId, assignmentId: j.assignmentId, jobId: j.jobId, score, counts: j.counts, endedAt, overall: j.overall,
+      taskKey: j.taskKey ?? UNKNOWN_TASK_KEY, taskLabel: j.taskLabel ?? 'runs before setups were recorded',
+    }];
   });
 }
 
 /**
- * Rebuilds the leaderboard of each task from scratch and replaces the stored one: idempotent, so a
- * retried finalisation or two assignments ending at once converge on the same boards.
+ * Rebuilds the leaderboards of each task (one per comparable setup) from scratch and replaces the stored
+ * ones: idempotent, so a retried finalisation or two assignments ending at once converge on the same boards.
  */
 export async function rebuildLeaderboards(store: Store, taskIds: readonly string[], rebuiltBy: string | null): Promise<LeaderboardDoc[]> {
   const boards: LeaderboardDoc[] = [];
   for (const taskId of [...new Set(taskIds)]) {
-    const board = computeLeaderboard(taskId, await loadCandidates(store, taskId), rebuiltBy);
-    await store.leaderboards.replaceOne({ _id: taskId }, board, { upsert: true });
-    boards.push(board);
+    const fresh = computeLeaderboards(taskId, await loadCandidates(store, taskId), rebuiltBy);
+    for (const board of fresh) await store.leaderboards.replaceOne({ _id: board._id }, board, { upsert: true });
+    // Boards of setups with no completed job left, and the one-board-per-task documents of before.
+    await store.leaderboards.deleteMany({ $or: [{ taskId }, { _id: taskId }], _id: { $nin: fresh.map((b) => b._id) } });
+    boards.push(...fresh);
   }
   return boards;
 }
 
-/** Stored leaderboards, one task or all, ordered by task id. */
+/** Stored leaderboards, one task (every setup of it) or all, ordered by task id then newest setup first. */
 export async function readLeaderboards(store: Store, taskId?: string): Promise<LeaderboardDoc[]> {
-  return store.leaderboards.find(taskId ? { _id: taskId } : {}).sort({ _id: 1 }).toArray();
+  const boards = await store.leaderboards.find(taskId ? { taskId } : {}).toArray();
+  const newest = (b: LeaderboardDoc): number => Math.max(0, ...b.entries.map((e) => e.endedAt.getTime()));
+  return boards.sort((a, b) => a.taskId.localeCompare(b.taskId) || newest(b) - newest(a) || a._id.localeCompare(b._id));
 }
 
 /** Every task id that has completed jobs, for a full rebuild. */

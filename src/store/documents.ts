@@ -31,6 +31,8 @@ export interface AssignmentDoc {
   sourcePath?: string;
   mode: RunMode;
   reuseFrom?: string | null;
+  /** Started with --no-reuse: no stored result of another assignment is reused. */
+  noReuse?: boolean;
   workflowId: string;
   status: AssignmentStatus;
   paused: boolean;
@@ -58,6 +60,10 @@ export interface JobDoc {
   metrics?: JobMetrics;
   /** Agent tasks: the environment's own overall metric over the job's episodes (calculate_overall). */
   overall?: unknown;
+  /** What makes its scores comparable with other jobs of the task (comparableTaskKey), written by planning. */
+  taskKey?: string;
+  /** The same for people: scorer, samples, dataset hash. */
+  taskLabel?: string;
   updatedAt: Date;
 }
 
@@ -157,7 +163,7 @@ export interface EventDoc {
   data?: Record<string, unknown>;
 }
 
-/** One model's standing on a task's leaderboard: the score of its latest completed run, with its CI. */
+/** One model's standing on a leaderboard: the score of its latest completed run, with its CI. */
 export interface LeaderboardEntry {
   rank: number;
   modelId: string;
@@ -170,10 +176,17 @@ export interface LeaderboardEntry {
   overall?: unknown;
 }
 
-/** The leaderboard of one task, rebuilt from completed jobs whenever an assignment using it ends. `_id` is the task id. */
+/**
+ * The leaderboard of one task as one comparable setup (same samples, prompt and scorer), rebuilt from
+ * completed jobs whenever an assignment using the task ends. `_id` is `<taskId>@<start of taskKey>`.
+ */
 export interface LeaderboardDoc {
   _id: string;
   taskId: string;
+  /** comparableTaskKey of every entry; `unknown` for jobs planned before it was recorded. */
+  taskKey?: string;
+  /** The setup for people, e.g. `exact, 40 samples, data 1a2b3c4d`. */
+  taskLabel?: string;
   entries: LeaderboardEntry[];
   /** The assignment whose ending last rebuilt this leaderboard. */
   rebuiltBy: string | null;

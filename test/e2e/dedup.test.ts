@@ -64,6 +64,27 @@ test('the same config twice: the second run makes no model call and reuses every
   assert.equal(readCallLog(callLog).filter((e) => e.event === 'start').length, callsBefore, 'zero model calls');
 });
 
+test('--no-reuse (--force) calls the model for every sample again; eval and report modes refuse it', async () => {
+  const { env } = await setup();
+  const config = writeWorkload(dir, { name: 'fresh', models: 1, tasks: 1, samples: 10, salt: 'fresh' });
+  const first = await finish(env, await start(env, [config]));
+  assert.equal(first.counts.succeeded, 10);
+  const preview = await runCli(['start', config, '--force', '--dry-run', '--json'], { env });
+  assert.equal(preview.code, 0, preview.stderr);
+  const plan = JSON.parse(preview.stdout) as { totals: { reused: number; executed: number } };
+  assert.deepEqual([plan.totals.reused, plan.totals.executed], [0, 10]);
+  const before = startsPerKey(readCallLog(callLog));
+  const again = await finish(env, await start(env, [config, '--no-reuse']));
+  assert.equal(again.status, 'completed');
+  assert.deepEqual([again.counts.succeeded, again.counts.reused], [10, 0]);
+  const after = startsPerKey(readCallLog(callLog));
+  const called = [...after].filter(([key, n]) => n > (before.get(key) ?? 0));
+  assert.equal(called.length, 10, 'one new model call per sample');
+  const refused = await runCli(['start', config, '--no-reuse', '--mode', 'eval'], { env });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /--no-reuse\/--force: --mode eval only reads stored results/);
+});
+
 test('two assignments sharing half their samples, started together: one model call per shared sample', async () => {
   const { env, store } = await setup();
   const a = writeWorkload(dir, { name: 'overlap-a', models: 1, tasks: 1, samples: 40, salt: 'overlap', latencyMs: 300, concurrency: 8 });
@@ -179,4 +200,16 @@ test('sync repairs an assignment whose workflow was terminated behind its back',
   assert.match(res.stdout, new RegExp(`changed assignment ${id}: running -> failed \\(workflow terminated in Temporal\\)`));
   assert.equal((await store.assignments.findOne({ _id: id }))?.status, 'failed');
   assert.match((await runCli(['sync'], { env })).stdout, /in sync: nothing to change/);
+  // The counts are recounted from the sample records, never zeroed: what never ran counts as canceled.
+  const synced = JSON.parse((await runCli(['status', id, '--json'], { env })).stdout) as { counts: Record<string, number> };
+  const recorded = await store.samples.countDocuments({ assignmentId: id, status: { $in: ['succeeded', 'reused'] } });
+  assert.equal(synced.counts.total, 50);
+  assert.equal(synced.counts.succeeded + synced.counts.reused, recorded);
+  assert.equal(synced.counts.succeeded + synced.counts.reused + synced.counts.failed + synced.counts.canceled, 50);
+  assert.ok(synced.counts.canceled > 0, JSON.stringify(synced.counts));
+  // retry then runs the canceled samples again (cancelled at once here: they take 5 s each).
+  const retried = await runCli(['retry', id, '--json'], { env });
+  assert.equal(retried.code, 0, retried.stderr);
+  assert.equal((JSON.parse(retried.stdout) as { toRetry: number }).toRetry, synced.counts.failed + synced.counts.canceled);
+  assert.equal((await runCli(['cancel', id], { env, timeoutMs: 120_000 })).code, 0);
 });

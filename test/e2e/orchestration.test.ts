@@ -96,7 +96,20 @@ test('a visibility query on EvalAssignment lists the assignment, its jobs and it
   }
 });
 
-test('pause: no model call starts while paused; resume completes the run', async () => {
+/** Waits until the Web UI's filter `EvalStatus = '<status>'` finds the workflow. */
+async function evalStatusBecomes(workflowId: string, status: string): Promise<void> {
+  const temporal = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
+  try {
+    await waitFor(async () => {
+      for await (const wf of temporal.client.workflow.list({ query: `WorkflowId = '${workflowId}' AND EvalStatus = '${status}'` })) if (wf.workflowId === workflowId) return true;
+      return false;
+    }, { timeoutMs: 30_000, message: `EvalStatus of ${workflowId} to become ${status}` });
+  } finally {
+    await temporal.close();
+  }
+}
+
+test('pause: no model call starts while paused, list --status paused and EvalStatus show it; resume completes the run', async () => {
   const { env } = await setup();
   const config = writeWorkload(dir, { name: 'pausing', models: 1, tasks: 1, samples: 120, salt: 'pausing', latencyMs: 200, concurrency: 4 });
   const started = await startJson(env, config);
@@ -109,7 +122,12 @@ test('pause: no model call starts while paused; resume completes the run', async
   await waitFor(() => Date.now() - pausedAt >= 5_000, { timeoutMs: 10_000, intervalMs: 250, message: '5 s of pause' });
   const lateStarts = readCallLog(callLog).filter((e) => e.event === 'start' && e.t > pausedAt);
   assert.deepEqual(lateStarts, [], 'no model call starts while paused');
+  const listed = (status: string) => runCli(['list', '--status', status, '--json'], { env }).then((r) => (JSON.parse(r.stdout) as Array<{ assignmentId: string; status: string }>));
+  assert.deepEqual((await listed('paused')).filter((r) => r.assignmentId === started.assignmentId).map((r) => r.status), ['paused']);
+  assert.ok(!(await listed('running')).some((r) => r.assignmentId === started.assignmentId), 'a paused run is not listed as running');
+  await evalStatusBecomes(started.workflowId, 'paused');
   assert.equal((await runCli(['resume', started.assignmentId], { env })).code, 0);
+  await evalStatusBecomes(started.workflowId, 'running');
   const end = await runCli(['watch', started.assignmentId], { env, timeoutMs: 300_000 });
   assert.equal(end.code, 0, end.stderr);
   const status = await statusJson(env, started.assignmentId);

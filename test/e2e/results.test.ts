@@ -281,9 +281,10 @@ test('with the receiver down the assignment still completes, quickly, and a noti
 
 test('the leaderboard changes when a better run of a model completes', async () => {
   const { store, env } = await setup();
-  const run = async (accuracy: number, seed: number): Promise<string> => {
+  const run = async (accuracy: number, seed: number, limit?: number): Promise<string> => {
     const config = workload({ name: `board-${seed}`, models: 1, tasks: 1, samples: 40, salt: 'board' }, (c) => {
       c.tasks[0].id = 'board-task';
+      if (limit !== undefined) (c.tasks[0].dataset as Record<string, unknown>).limit = limit;
       c.models[0].provider.accuracy = accuracy;
       c.models[0].provider.seed = seed;
     });
@@ -307,6 +308,14 @@ test('the leaderboard changes when a better run of a model completes', async () 
   const job = await store.jobs.findOne({ assignmentId: strong });
   assert.deepEqual(second[0].score.ci95, job?.metrics?.score?.ci95);
   const table = await runCli(['leaderboard', '--task', 'board-task'], { env });
-  assert.match(table.stdout, /board-task\n.*\n.*\n1\s+model0\s+0\.\d{3} \[/);
+  assert.match(table.stdout, /board-task \(exact, 40 samples, data [0-9a-f]{8}\)\n.*\n.*\n1\s+model0\s+0\.\d{3} \[/);
   assert.ok(!existsSync(join(dir, 'runs')), 'no export is written when the config names no output folder');
+
+  // A smoke run of the same task with limit: 2 is another setup: its own board, the full run keeps its place.
+  const smoke = await run(1, 303, 2);
+  const res = await runCli(['leaderboard', '--task', 'board-task', '--format', 'json'], { env });
+  const boards = JSON.parse(res.stdout) as Array<{ setup: string; entries: Array<{ assignmentId: string; score: { n: number } }> }>;
+  assert.equal(boards.length, 2, res.stdout);
+  assert.deepEqual(boards.map((b) => b.entries.map((e) => [e.assignmentId, e.score.n])), [[[smoke, 2]], [[strong, 40]]]);
+  assert.match(boards[0].setup, /^exact, 2 samples \(limit 2\), data [0-9a-f]{8}$/);
 });

@@ -1,18 +1,39 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyCounts } from '../../../src/contracts';
-import { computeLeaderboard, renderLeaderboards, type LeaderboardCandidate } from '../../../src/report/leaderboard';
+import { computeLeaderboards, renderLeaderboards, type LeaderboardCandidate } from '../../../src/report/leaderboard';
+import type { LeaderboardDoc } from '../../../src/store/documents';
 import { parseCsv } from '../../../src/report/format';
 import { EventFollower } from '../../../src/report/events';
 import { exportDirOf } from '../../../src/report/export';
 import type { EventDoc } from '../../../src/store/documents';
 
-function cand(modelId: string, mean: number, endedAt: string, assignmentId = `a-${modelId}-${endedAt}`, taskId = 't'): LeaderboardCandidate {
+function cand(modelId: string, mean: number, endedAt: string, assignmentId = `a-${modelId}-${endedAt}`, taskId = 't', taskKey = 'k-full'): LeaderboardCandidate {
   return {
-    modelId, taskId, assignmentId, jobId: `${modelId}/${taskId}`, counts: emptyCounts(10),
+    modelId, taskId, assignmentId, jobId: `${modelId}/${taskId}`, counts: emptyCounts(10), taskKey, taskLabel: `exact, ${taskKey}`,
     score: { n: 10, mean, ci95: [mean - 0.1, mean + 0.1], method: 'wilson' }, endedAt: new Date(endedAt),
   };
 }
+
+/** The one board of a task whose candidates share one setup. */
+function computeLeaderboard(taskId: string, candidates: LeaderboardCandidate[], rebuiltBy: string | null): LeaderboardDoc {
+  const boards = computeLeaderboards(taskId, candidates, rebuiltBy);
+  assert.equal(boards.length, 1);
+  return boards[0];
+}
+
+test('a smoke run with a limit, or another scorer, stands on a board of its own: the full run keeps its place', () => {
+  const boards = computeLeaderboards('t', [
+    cand('m0', 0.7, '2024-01-01T00:00:00Z', 'full'),
+    cand('m0', 1, '2024-01-02T00:00:00Z', 'smoke', 't', 'k-limit-2'),
+    cand('m1', 0.2, '2024-01-03T00:00:00Z', 'judge', 't', 'k-judge'),
+  ], null);
+  assert.deepEqual(boards.map((b) => [b.taskKey, b.entries.map((e) => [e.modelId, e.assignmentId])]), [
+    ['k-judge', [['m1', 'judge']]], ['k-limit-2', [['m0', 'smoke']]], ['k-full', [['m0', 'full']]],
+  ]);
+  assert.equal(new Set(boards.map((b) => b._id)).size, 3);
+  assert.match(renderLeaderboards(boards, 'table'), /^t \(exact, k-judge\)\n/);
+});
 
 test("each model's latest completed run counts, even when an older one scored higher", () => {
   const board = computeLeaderboard('t', [
@@ -36,8 +57,8 @@ test('a better new run moves a model up; equal means share a rank', () => {
 test('leaderboards render as csv rows that parse, and as json', () => {
   const board = computeLeaderboard('t', [cand('m0', 0.5, '2024-01-01T00:00:00Z')], null);
   const rows = parseCsv(renderLeaderboards([board], 'csv'));
-  assert.deepEqual(rows[0], ['task', 'rank', 'model', 'score', 'ci95_low', 'ci95_high', 'n', 'assignment', 'ended']);
-  assert.deepEqual(rows[1].slice(0, 7), ['t', '1', 'm0', '0.5', '0.4', '0.6', '10']);
+  assert.deepEqual(rows[0], ['task', 'setup', 'rank', 'model', 'score', 'ci95_low', 'ci95_high', 'n', 'assignment', 'ended']);
+  assert.deepEqual(rows[1].slice(0, 8), ['t', 'exact, k-full', '1', 'm0', '0.5', '0.4', '0.6', '10']);
   const json = JSON.parse(renderLeaderboards([board], 'json')) as Array<{ taskId: string; entries: Array<{ modelId: string }> }>;
   assert.equal(json[0].entries[0].modelId, 'm0');
   assert.match(renderLeaderboards([board], 'table'), /1\s+m0\s+0\.500 \[0\.400, 0\.600\]/);
