@@ -47,6 +47,8 @@ export function writeWorkloadConfig(dir: string, name: string, w: Workload): str
     concurrency: { global: w.concurrency, jobs: 1 },
     retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 2, maxIntervalMs: 2000 },
     fanout: w.fanout,
+    // Benchmarks measure execution: no export folder at the end.
+    output: false,
   };
   const path = join(dir, `${name}.yaml`);
   writeFileSync(path, stringify(config));

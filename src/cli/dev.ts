@@ -19,7 +19,7 @@ function dataDirOf(opts: { dataDir?: string }): string {
   return opts.dataDir ? resolve(opts.dataDir) : defaultDataDir();
 }
 
-const dataDirHelp = `data dir holding the databases, logs and pid files (default $EVALCTL_DEV_DIR or ${defaultDataDir()})`;
+const dataDirHelp = 'data dir holding the databases, logs and pid files (default $EVALCTL_DEV_DIR, else $XDG_DATA_HOME/evalctl/dev, else ~/.local/share/evalctl/dev)';
 
 function toolsCommand(): Command {
   return new Command('tools')

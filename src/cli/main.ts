@@ -8,6 +8,7 @@ import { addConnectionOptions } from '../config/connection';
  * 2 for bad input (flags, ids, configs), 1 for a failed run or an unreachable server, 0 otherwise.
  */
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   const program = new Command('evalctl')
     .description('Run large evaluations of ML models and LLM agents as durable Temporal workflows.')
     .exitOverride()
@@ -45,4 +46,21 @@ function exitCodeFor(err: unknown): number {
   process.stderr.write(`error: ${message}\n`);
   if (process.env.EVALCTL_DEBUG) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
   return 1;
+}
+
+let pipeGuarded = false;
+
+/**
+ * A reader that goes away early (`evalctl report <id> | head`) closes stdout under us: that ends the
+ * output, so the process exits 0 instead of dying on the unhandled EPIPE with a stack trace.
+ */
+function endQuietlyOnClosedPipe(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
 }

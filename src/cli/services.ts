@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { connectionFromCommand, redactUrl, type ConnectionConfig } from '../config/connection';
 import { openStore, type Store } from '../store/store';
 import { connectTemporal, type TemporalHandle } from '../temporal/client';
+import { temporalTlsConfig } from '../temporal/tls';
 import type { AssignmentDoc } from '../store/documents';
 import { RunFailedError, UsageError } from './errors';
 
@@ -18,6 +19,8 @@ export interface Services {
  */
 export async function withServices<T>(cmd: Command, work: (s: Services) => Promise<T>): Promise<T> {
   const connection = connectionFromCommand(cmd);
+  // A missing or malformed --tls-* file is bad input (exit 2), said before any server is asked.
+  temporalTlsConfig(connection.tls);
   const store = await openStore(connection.mongoUrl).catch((err: unknown) => {
     throw new RunFailedError(`cannot reach MongoDB at ${redactUrl(connection.mongoUrl)} (${messageOf(err)}); start one with \`evalctl dev up\` or set --mongo-url / EVALCTL_MONGO_URL`);
   });
@@ -26,6 +29,10 @@ export async function withServices<T>(cmd: Command, work: (s: Services) => Promi
     temporal = await connectTemporal(connection);
   } catch (err) {
     await store.close();
+    if (err instanceof UsageError) throw err;
+    if (connection.tls && /certificate|tls|ssl|handshake/i.test(messageOf(err))) {
+      throw new RunFailedError(`TLS to Temporal at ${connection.temporalAddress} failed (${messageOf(err)}); check --tls-ca, --tls-cert, --tls-key and --tls-server-name`);
+    }
     throw new RunFailedError(`cannot reach Temporal at ${connection.temporalAddress} (${messageOf(err)}); start one with \`evalctl dev up\` or set --address / TEMPORAL_ADDRESS`);
   }
   try {
@@ -50,6 +57,7 @@ export interface MaybeServices {
  */
 export async function withStoreAndMaybeTemporal<T>(cmd: Command, work: (s: MaybeServices) => Promise<T>): Promise<T> {
   const connection = connectionFromCommand(cmd);
+  temporalTlsConfig(connection.tls);
   const store = await openStore(connection.mongoUrl).catch((err: unknown) => {
     throw new RunFailedError(`cannot reach MongoDB at ${redactUrl(connection.mongoUrl)} (${messageOf(err)}); start one with \`evalctl dev up\` or set --mongo-url / EVALCTL_MONGO_URL`);
   });

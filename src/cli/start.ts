@@ -92,13 +92,13 @@ export function startCommand(): Command {
           if (err instanceof DatasetError) throw new UsageError(err.message);
           throw err;
         });
-      const uiUrl = workflowUiUrl(uiBaseUrl(), connection.temporalNamespace, started.workflowId);
+      const uiUrl = workflowUiUrl(uiBaseUrl(process.env, connection.temporalAddress), connection.temporalNamespace, started.workflowId);
       if (opts.json) printJson({ ...started, uiUrl });
       else process.stdout.write(`started ${started.assignmentId}\n  workflow: ${started.workflowId}\n  web ui:   ${uiUrl}\n`);
       for (const u of await unservedQueues(temporal.client, connection.temporalNamespace, loaded.config)) {
         process.stderr.write(`warning: no worker polls ${u.queue}; its work waits until one does: ${u.hint}\n`);
       }
-      if (opts.watch) await watchAssignment(store, temporal, started.assignmentId);
+      if (opts.watch) await watchAssignment(store, temporal, started.assignmentId, { interruptHint: true });
     });
   });
 }

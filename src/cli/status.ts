@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { assignmentStatus, type AssignmentStatusView } from '../control/status';
+import { ORCHESTRATOR_QUEUE } from '../contracts';
 import { coverageText, overallText, scoreText } from '../report/format';
 import { doneOf } from './progress-bars';
 import { findAssignment, printJson, withStoreAndMaybeTemporal } from './services';
@@ -13,6 +14,11 @@ export function formatStatus(view: AssignmentStatusView): string {
   ];
   if (view.error) lines.push(`  error: ${view.error}`);
   for (const r of view.retrying ?? []) lines.push(`  retrying ${r.activity} (attempt ${r.attempt}): ${r.lastError}`);
+  if (view.orchestrator === 'not running') {
+    lines.push(`  orchestrator: not running (no worker polls ${ORCHESTRATOR_QUEUE}); counts are MongoDB's; nothing moves until one runs: evalctl worker orchestrator (or: evalctl worker all)`);
+  } else if (view.orchestrator === 'not answering') {
+    lines.push('  orchestrator: not answering progress queries (busy or just gone); counts are MongoDB\'s');
+  }
   for (const job of view.jobs) {
     const j = job.counts;
     const score = job.metrics?.score ? ` score ${scoreText(job.metrics.score)}${coverageText(job.metrics.score.n, j)}` : '';

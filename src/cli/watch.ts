@@ -13,9 +13,22 @@ import { formatStatus } from './status';
  * terminal, a line every few seconds otherwise). Ends with an error when the assignment did not complete.
  */
 export async function watchAssignment(
-  store: Store, temporal: TemporalHandle, assignmentId: string, opts: { intervalMs?: number; summary?: boolean } = {},
+  store: Store, temporal: TemporalHandle, assignmentId: string, opts: { intervalMs?: number; summary?: boolean; interruptHint?: boolean } = {},
 ): Promise<AssignmentStatusView> {
   const intervalMs = opts.intervalMs ?? 1000;
+  const onInterrupt = (): void => {
+    process.stderr.write(`\nstopped watching; assignment ${assignmentId} keeps running. Cancel it: evalctl cancel ${assignmentId}; follow it again: evalctl watch ${assignmentId}\n`);
+    process.exit(130);
+  };
+  if (opts.interruptHint) process.once('SIGINT', onInterrupt);
+  try {
+    return await follow(store, temporal, assignmentId, intervalMs, opts.summary !== false);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}
+
+async function follow(store: Store, temporal: TemporalHandle, assignmentId: string, intervalMs: number, summary: boolean): Promise<AssignmentStatusView> {
   const history = new Map<string, Sample[]>();
   const tty = Boolean(process.stderr.isTTY);
   let drawn = 0;
@@ -41,7 +54,7 @@ export async function watchAssignment(
     }
     if (ended) {
       // The ending's scores, each with the samples it covers and the failures it does not.
-      if (opts.summary !== false) process.stderr.write(`${formatStatus(view)}\n`);
+      if (summary) process.stderr.write(`${formatStatus(view)}\n`);
       if (view.status !== 'completed') throw new RunFailedError(`assignment ${assignmentId} ended ${view.status}${view.error ? `: ${view.error}` : ''}`);
       return view;
     }
@@ -57,7 +70,7 @@ export function watchCommand(): Command {
     .action(async (id: string, _opts: unknown, command: Command) => {
       await withServices(command, async ({ store, temporal }) => {
         await findAssignment(store, id);
-        await watchAssignment(store, temporal, id);
+        await watchAssignment(store, temporal, id, { interruptHint: true });
       });
     });
 }

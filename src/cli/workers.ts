@@ -5,6 +5,9 @@ import { ConfigError } from '../config/errors';
 import { FleetSupervisor } from '../worker/fleet';
 import { fleetFromPairs, fleetMembers, loadFleetConfig, type FleetConfig } from '../worker/fleet-config';
 import { fleetQueues, listPollers, liveAssignmentQueues, queueSet, type PollerRow } from '../worker/pollers';
+import { AssignmentConfigSchema } from '../config/schema';
+import { isAlivePoller, queuesNeeded } from '../control/queue-check';
+import type { Store } from '../store/store';
 import { UsageError } from './errors';
 import { printJson, withServices } from './services';
 
@@ -19,6 +22,7 @@ interface ListOptions {
   json?: boolean;
   config?: string;
   queue?: string[];
+  all?: boolean;
 }
 
 /** `evalctl workers start|list`: run a supervised fleet of workers on this host, or list every poller. */
@@ -28,7 +32,7 @@ export function workersCommand(): Command {
     .command('start')
     .description('start N workers per type (from -c configs/workers.yaml or --start inference 2 scoring 1) and supervise them until SIGINT/SIGTERM')
     .addOption(new Option('-c, --config <file>', 'fleet config (YAML)'))
-    .addOption(new Option('--start <pairs...>', 'pairs of <type> <count>, e.g. inference 2 scoring 1'))
+    .addOption(new Option('--start <pairs...>', 'pairs of <type> <count>, e.g. inference 2 scoring 1; task workers of an agent environment: task:<environment> <count>'))
     .addOption(new Option('--base-port <n>', 'worker i serves /healthz and /metrics on base-port + i'))
     .addOption(new Option('--log-dir <dir>', 'directory of the per-worker log files (default logs/workers)'))
     .action(async (opts: StartOptions, command: Command) => startFleet(await fleetConfigOf(opts), command));
@@ -38,6 +42,7 @@ export function workersCommand(): Command {
     .addOption(new Option('--json', 'print JSON for scripts'))
     .addOption(new Option('-c, --config <file>', 'also ask about the queues of this fleet config'))
     .addOption(new Option('--queue <names...>', 'also ask about these queues'))
+    .addOption(new Option('--all', 'also list pollers that look gone (not seen for 90 s, or a process of this host that has exited)'))
     .action(async (opts: ListOptions, command: Command) => listWorkers(opts, command));
   return cmd;
 }
@@ -86,16 +91,52 @@ async function startFleet(config: FleetConfig, command: Command): Promise<void> 
   process.stderr.write('fleet stopped\n');
 }
 
-/** Asks Temporal for the pollers of every known evalctl queue and prints them. */
+/** A queue that running assignments send work to while no live worker polls it. */
+interface UnpolledQueue {
+  queue: string;
+  assignments: string[];
+  hint: string;
+}
+
+/** The queues the pending and running assignments need, by queue, with the command that would serve each. */
+async function queuesWithWork(store: Store): Promise<Map<string, { assignments: string[]; hint: string }>> {
+  const out = new Map<string, { assignments: string[]; hint: string }>();
+  const live = store.assignments.find({ status: { $in: ['pending', 'running'] }, paused: { $ne: true } }, { projection: { config: 1 } });
+  for await (const doc of live) {
+    const config = AssignmentConfigSchema.safeParse(doc.config);
+    if (!config.success) continue;
+    for (const need of queuesNeeded(config.data)) {
+      const entry = out.get(need.queue) ?? { assignments: [], hint: need.hint };
+      entry.assignments.push(doc._id);
+      out.set(need.queue, entry);
+    }
+  }
+  return out;
+}
+
+/**
+ * Asks Temporal for the pollers of every known evalctl queue and prints the live ones (`--all`: every
+ * one Temporal still lists), then warns about each queue that running assignments need and no live
+ * worker polls: their work waits there.
+ */
 async function listWorkers(opts: ListOptions, command: Command): Promise<void> {
   const fromFleet = opts.config ? fleetQueues(await loadFleetConfig(opts.config).catch((err: unknown) => {
     throw err instanceof ConfigError ? new UsageError(`invalid fleet config:\n${err.message}`) : err;
   })) : [];
   await withServices(command, async ({ store, temporal, connection }) => {
-    const queues = queueSet([...(await liveAssignmentQueues(store)), ...fromFleet, ...(opts.queue ?? [])]);
-    const rows = await listPollers(temporal.client, connection.temporalNamespace, queues);
-    if (opts.json) printJson({ queues, workers: rows });
-    else process.stdout.write(table(rows));
+    const work = await queuesWithWork(store);
+    const queues = queueSet([...(await liveAssignmentQueues(store)), ...fromFleet, ...(opts.queue ?? []), ...work.keys()]);
+    const all = await listPollers(temporal.client, connection.temporalNamespace, queues);
+    const alive = all.filter((r) => isAlivePoller(r));
+    const polled = new Set(alive.flatMap((r) => r.queues.map((q) => q.replace(/ \(.*\)$/, ''))));
+    const unpolled: UnpolledQueue[] = [...work].filter(([queue]) => !polled.has(queue)).map(([queue, w]) => ({ queue, ...w }));
+    const rows = opts.all ? all : alive;
+    if (opts.json) return printJson({ queues, workers: rows, unpolled });
+    process.stdout.write(table(rows));
+    if (!opts.all && all.length > alive.length) process.stdout.write(`(${all.length - alive.length} gone worker(s) not shown; --all lists them)\n`);
+    for (const u of unpolled) {
+      process.stderr.write(`warning: ${u.queue} has work (${u.assignments.slice(0, 3).join(', ')}${u.assignments.length > 3 ? ', ...' : ''}) and no worker polls it: ${u.hint}\n`);
+    }
   });
 }
 

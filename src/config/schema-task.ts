@@ -69,7 +69,7 @@ export const ScorerConfigSchema = z
       .strict(),
     z
       .object({
-        kind: z.literal('choice').describe('Multiple choice: the chosen letter equals the target letter.'),
+        kind: z.literal('choice').describe('Multiple choice: the chosen label equals the target, given as a label (C) or a 0-based index of the labels (2 is C of A-D); any other target is a scorer error.'),
         choices: z.array(z.string().min(1)).min(2).default(['A', 'B', 'C', 'D']).describe('Allowed choice labels.'),
       })
       .strict(),

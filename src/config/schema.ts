@@ -78,10 +78,11 @@ const assignmentShape = {
   name: SlugSchema.describe('Name of the assignment.'),
   description: z.string().optional().describe('Free text for people.'),
   output: z
-    .string()
-    .min(1)
+    .union([z.string().min(1), z.literal(false)])
     .optional()
-    .describe('Export folder written when the assignment ends (relative to the config file); {TIMESTAMP} and {NAME} are replaced. No export when absent.'),
+    .describe(
+      'Export folder written when the assignment ends (relative to the config file); {TIMESTAMP} and {NAME} are replaced. Default: outputs/{NAME}/{TIMESTAMP} in the working directory of `evalctl start` or `run`; false: no automatic export.',
+    ),
   retry: RetryPolicySchema.default({ maxAttempts: 5, initialIntervalMs: 1000, backoffCoefficient: 2, maxIntervalMs: 60_000 }),
   concurrency: ConcurrencySchema.default({ global: 64, jobs: 4 }),
   autoRetry: z.number().int().min(0).max(10).default(0).describe('Extra rounds re-running failed samples at the end.'),
@@ -136,6 +137,9 @@ export type NotifyConfig = z.infer<typeof NotifySchema>;
 export type ConcurrencyConfig = z.infer<typeof ConcurrencySchema>;
 /** failOnError after defaults. */
 export type FailOnError = z.infer<typeof FailOnErrorSchema>;
+
+/** The export folder of an assignment whose config names none, relative to the working directory of the command that started it. */
+export const DEFAULT_OUTPUT = 'outputs/{NAME}/{TIMESTAMP}';
 
 /** Replaces {TIMESTAMP} and {NAME} in the output template; the timestamp is filesystem-safe UTC. */
 export function resolveOutputPath(template: string, name: string, now: Date = new Date()): string {

@@ -1,8 +1,9 @@
+import { hostname } from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { AssignmentConfig } from '../config/schema';
 import { ORCHESTRATOR_QUEUE, SCORING_QUEUE } from '../contracts';
 import { INLINE_SCORERS, inferenceQueueFor } from '../plan/jobs';
-import { listPollers } from '../worker/pollers';
+import { listPollers, type PollerRow } from '../worker/pollers';
 
 /** A queue the assignment needs that no worker polls, and the command that would serve it. */
 export interface UnservedQueue {
@@ -50,5 +51,40 @@ export async function unservedQueues(client: Client, namespace: string, config: 
     }
   } catch {
     return [];
+  }
+}
+
+/**
+ * A poller seen more recently than this is a live worker: an idle worker starts a new long poll at least
+ * every ~70 s, while Temporal keeps listing a gone one for minutes.
+ */
+export const ALIVE_MS = 90_000;
+
+/** Whether a process id exists on this host (signal 0 checks without signalling). */
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether a listed poller is a live worker: seen within ALIVE_MS, and, for an evalctl worker of this
+ * host, its process still exists (a killed worker is known gone at once).
+ */
+export function isAlivePoller(row: Pick<PollerRow, 'lastSeen' | 'worker'>, now = Date.now(), host = hostname()): boolean {
+  if (now - Date.parse(row.lastSeen) > ALIVE_MS) return false;
+  return !(row.worker && row.worker.host === host.replace(/[@:;=\s]/g, '-') && !pidExists(row.worker.pid));
+}
+
+/** Whether a live worker polls the orchestrator queue for workflow tasks; null when Temporal cannot say. */
+export async function orchestratorPolled(client: Client, namespace: string): Promise<boolean | null> {
+  try {
+    const rows = await listPollers(client, namespace, [ORCHESTRATOR_QUEUE]);
+    return rows.some((r) => isAlivePoller(r) && r.queues.includes(`${ORCHESTRATOR_QUEUE} (workflow)`));
+  } catch {
+    return null;
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { AssignmentConfig } from '../config/schema';
+import { DEFAULT_OUTPUT, type AssignmentConfig } from '../config/schema';
+import { exportDirOf } from '../report/export';
 import {
   EvalAssignmentKey, EvalStatusKey, ORCHESTRATOR_QUEUE, assignmentWorkflowId, emptyCounts,
   type AssignmentWorkflowInput, type RunMode,
@@ -39,6 +40,16 @@ export function newAssignmentId(name: string, now = new Date()): string {
 }
 
 /**
+ * Where the assignment's export goes: the config's `output` (relative to the config file), else
+ * outputs/<name>/<timestamp> in the working directory of this command; null with `output: false`.
+ */
+export function outputDirOf(config: Pick<AssignmentConfig, 'name' | 'output'>, sourcePath: string | undefined, createdAt: Date, cwd = process.cwd()): string | null {
+  if (config.output === false) return null;
+  if (config.output) return exportDirOf({ name: config.name, createdAt, sourcePath }, config.output, cwd);
+  return exportDirOf({ name: config.name, createdAt, sourcePath: undefined }, DEFAULT_OUTPUT, cwd);
+}
+
+/**
  * Snapshots the config to MongoDB (secrets stay `${NAME}` references) and starts the assignment workflow.
  * If the workflow cannot be started the snapshot is removed again, so a failed start changes nothing. An
  * agent task its environment does not have is refused first (a DatasetError).
@@ -54,7 +65,7 @@ export async function startAssignment(store: Store, temporal: TemporalHandle, re
   try {
     await store.assignments.insertOne({
       _id: assignmentId, name: req.config.name, description: req.config.description, config: req.config as unknown as Record<string, unknown>,
-      sourcePath: req.sourcePath, mode: req.mode ?? 'all', reuseFrom: req.reuseFrom ?? null, ...(req.noReuse ? { noReuse: true } : {}), workflowId, status: 'pending',
+      sourcePath: req.sourcePath, outputDir: outputDirOf(req.config, req.sourcePath, now), mode: req.mode ?? 'all', reuseFrom: req.reuseFrom ?? null, ...(req.noReuse ? { noReuse: true } : {}), workflowId, status: 'pending',
       paused: false, cancelRequested: false, counts: emptyCounts(), createdAt: now, updatedAt: now,
     });
   } catch (err) {

@@ -1,7 +1,14 @@
-import { emptyCounts, isTerminal, jobProgressQuery, type AssignmentStatus, type Counts } from '../contracts';
+import { emptyCounts, isTerminal, jobProgressQuery, type AssignmentStatus, type Counts, type SampleStatus } from '../contracts';
 import type { Store } from '../store/store';
 import type { AssignmentDoc, JobDoc, JobMetrics } from '../store/documents';
 import type { TemporalHandle } from '../temporal/client';
+import { orchestratorPolled } from './queue-check';
+
+/** How long a job's progress query may take before MongoDB's figures are shown instead. */
+export const QUERY_TIMEOUT_MS = 3_000;
+
+/** Whether the live figures came from the job workflows: no (an orchestrator is not running or did not answer). */
+export type OrchestratorState = 'running' | 'not running' | 'not answering';
 
 /** One job as `status` shows it. */
 export interface JobStatusView {
@@ -30,6 +37,8 @@ export interface AssignmentStatusView {
   error?: string;
   /** Steps of a running assignment that failed and are being retried (planning when MongoDB is away, say). */
   retrying?: RetryingStep[];
+  /** For an assignment not ended: whether its job workflows answered; otherwise counts are MongoDB's. */
+  orchestrator?: OrchestratorState;
 }
 
 /** A step Temporal is retrying: which activity, its attempt, and the error of the last one. */
@@ -41,23 +50,34 @@ export interface RetryingStep {
 
 /**
  * The status of an assignment: MongoDB for what has ended, live counts from the job workflows' progress
- * queries for what is still running (a job that cannot answer falls back to its stored counts).
+ * queries for what is still running. With no orchestrator polling, or a query unanswered within
+ * QUERY_TIMEOUT_MS, a job's counts come from its sample records in MongoDB (the figures the live ones
+ * are written from, so counts never go backwards), and `orchestrator` says why.
  */
 export async function assignmentStatus(store: Store, temporal: TemporalHandle | undefined, doc: AssignmentDoc): Promise<AssignmentStatusView> {
   const jobDocs = await store.jobs.find({ assignmentId: doc._id }).sort({ _id: 1 }).toArray();
   // Without Temporal (unreachable) the view is what MongoDB last stored.
   const live = !isTerminal(doc.status) && temporal !== undefined;
-  const jobs = await Promise.all(jobDocs.map((job) => (live && temporal && !isTerminal(job.status) ? liveJob(temporal, job) : storedJob(job))));
+  const polled = live && temporal ? await orchestratorPolled(temporal.client, temporal.client.options.namespace) : null;
+  let answered = true;
+  const jobs = await Promise.all(jobDocs.map(async (job) => {
+    if (!live || !temporal || isTerminal(job.status)) return storedJob(job);
+    const view = polled === false ? undefined : await liveJob(temporal, job);
+    if (view) return view;
+    answered = false;
+    return recordedJob(store, job);
+  }));
   const counts = emptyCounts();
   for (const job of jobs) for (const k of Object.keys(counts) as Array<keyof Counts>) counts[k] += job.counts[k];
   if (jobs.length === 0) counts.total = doc.counts.total;
   const status: AssignmentStatus = doc.paused && !isTerminal(doc.status) ? 'paused' : doc.status === 'pending' ? 'running' : doc.status;
   const retrying = live && temporal ? await retryingSteps(temporal, doc.workflowId) : [];
+  const orchestrator: OrchestratorState | undefined = !live ? undefined : polled === false ? 'not running' : answered ? 'running' : 'not answering';
   return {
     assignmentId: doc._id, name: doc.name, status, counts: isTerminal(doc.status) ? doc.counts : counts, jobs, workflowId: doc.workflowId,
     createdAt: doc.createdAt.toISOString(), startedAt: doc.startedAt?.toISOString(), endedAt: doc.endedAt?.toISOString(),
     ...(doc.error ? { error: doc.error } : {}),
-    ...(retrying.length ? { retrying } : {}),
+    ...(retrying.length ? { retrying } : {}), ...(orchestrator ? { orchestrator } : {}),
   };
 }
 
@@ -83,11 +103,36 @@ function storedJob(job: JobDoc): JobStatusView {
   };
 }
 
-async function liveJob(temporal: TemporalHandle, job: JobDoc): Promise<JobStatusView> {
+/** A job's live counts, never below the stored ones; undefined when its workflow does not answer in time. */
+async function liveJob(temporal: TemporalHandle, job: JobDoc): Promise<JobStatusView | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), QUERY_TIMEOUT_MS)));
   try {
-    const progress = await temporal.client.workflow.getHandle(job.workflowId).query(jobProgressQuery);
-    return { ...storedJob(job), status: progress.status, counts: progress.counts };
+    const progress = await Promise.race([temporal.client.workflow.getHandle(job.workflowId).query(jobProgressQuery), timeout]);
+    if (!progress) return undefined;
+    return { ...storedJob(job), status: progress.status, counts: atLeast(progress.counts, job.counts) };
   } catch {
-    return storedJob(job);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** A job's counts from its sample records (nothing is known to be running then), never below the stored ones. */
+async function recordedJob(store: Store, job: JobDoc): Promise<JobStatusView> {
+  const counts = emptyCounts(job.counts.total);
+  const grouped = store.samples.aggregate<{ _id: SampleStatus; n: number }>([
+    { $match: { assignmentId: job.assignmentId, jobId: job.jobId } },
+    { $group: { _id: '$status', n: { $sum: 1 } } },
+  ]);
+  for await (const g of grouped) if (g._id in counts) counts[g._id] += g.n;
+  return { ...storedJob(job), counts: atLeast({ ...counts, running: 0 }, { ...job.counts, running: 0 }) };
+}
+
+/** Per ended status the larger of two counts, so a figure read from a lagging source never goes down. */
+function atLeast(a: Counts, b: Counts): Counts {
+  return {
+    total: Math.max(a.total, b.total), succeeded: Math.max(a.succeeded, b.succeeded), failed: Math.max(a.failed, b.failed),
+    reused: Math.max(a.reused, b.reused), canceled: Math.max(a.canceled, b.canceled), running: a.running,
+  };
 }

@@ -86,8 +86,10 @@ async function rebuildBoards(deps: EndingDeps, input: EndingInput, jobs: JobDoc[
 
 async function writeExport(deps: EndingDeps, input: EndingInput, assignment: AssignmentDoc): Promise<string | null> {
   // EVALCTL_EXPORT=0 on a worker turns automatic exports off (`evalctl export` still works).
-  if (!input.config.output || deps.env.EVALCTL_EXPORT === '0') return null;
-  const dir = exportDirOf(assignment, input.config.output);
+  if (deps.env.EVALCTL_EXPORT === '0' || input.config.output === false) return null;
+  // Resolved when the assignment started; older assignments only exported with an `output`.
+  const dir = assignment.outputDir !== undefined ? assignment.outputDir : input.config.output ? exportDirOf(assignment, input.config.output) : null;
+  if (!dir) return null;
   try {
     const done = await exportAssignment(deps.store, assignment, dir, deps.heartbeat);
     await recordEvent(deps.store, input, 'exported', 'exported', { dir, files: done.files.length, samples: done.samples });

@@ -6,15 +6,20 @@ import { stringify } from 'yaml';
 import { resolveOutputPath } from '../config/schema';
 import type { Store } from '../store/store';
 import type { AssignmentDoc, JobDoc } from '../store/documents';
-import { iterateDetails } from './source';
+import { DETAIL_PAGE, iterateDetails } from './source';
+import { findByIds } from '../store/store';
+import type { ResultDoc, SampleDoc } from '../store/documents';
+import { eventLine } from './events';
 import { buildSummary, cellOf } from './summary';
 import { summaryCsv, summaryMarkdown } from './render';
 
 /**
  * Writes an assignment in the output-folder layout people know from older runners:
  * configs/assignment.{json,yaml}, predictions/<model>/<task>.jsonl, results/<model>/<task>.json,
- * summary.md and summary.csv. MongoDB stays the source of truth; the folder is a copy that can be
- * rewritten at any time (each file is written to a temp name and renamed, so readers never see half a file).
+ * logs/<model>/<task>.log (one line per sample: when, which worker, how it ended, attempts, error) and
+ * logs/events.log, transcripts/<model>/<task>.jsonl for agent tasks, summary.md and summary.csv.
+ * MongoDB stays the source of truth; the folder is a copy that can be rewritten at any time (each file
+ * is written to a temp name and renamed, so readers never see half a file).
  */
 
 /** What an export wrote. */
@@ -70,14 +75,15 @@ async function writeAtomic(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-async function writePredictions(store: Store, job: JobDoc, file: string, onPage?: () => void): Promise<number> {
+/** Streams lines into a file written under a temp name and renamed at the end; returns the line count. */
+async function writeLines(file: string, lines: AsyncIterable<string>): Promise<number> {
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   const out = createWriteStream(tmp);
   let n = 0;
   try {
-    for await (const row of iterateDetails(store, { assignmentId: job.assignmentId, jobId: job.jobId }, onPage)) {
-      if (!out.write(`${JSON.stringify(row)}\n`)) await once(out, 'drain');
+    for await (const line of lines) {
+      if (!out.write(`${line}\n`)) await once(out, 'drain');
       n += 1;
     }
   } finally {
@@ -86,6 +92,60 @@ async function writePredictions(store: Store, job: JobDoc, file: string, onPage?
   }
   await rename(tmp, file);
   return n;
+}
+
+async function* predictionLines(store: Store, job: JobDoc, onPage?: () => void): AsyncGenerator<string> {
+  for await (const row of iterateDetails(store, { assignmentId: job.assignmentId, jobId: job.jobId }, onPage)) yield JSON.stringify(row);
+}
+
+type LogResult = Pick<ResultDoc, '_id' | 'sampleId' | 'worker' | 'startedAt' | 'finishedAt' | 'attempts' | 'errorType' | 'error' | 'latencyMs' | 'restarts' | 'transcript' | 'episode'>;
+
+/** A job's samples in index order, each with its stored result, read in pages. */
+async function* samplesWithResults(store: Store, job: JobDoc, withTranscript: boolean, onPage?: () => void): AsyncGenerator<[Pick<SampleDoc, 'index' | 'sampleKey' | 'status'>, LogResult | undefined]> {
+  const cursor = store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { index: 1, sampleKey: 1, status: 1 } }).sort({ index: 1 });
+  const projection = { sampleId: 1, worker: 1, startedAt: 1, finishedAt: 1, attempts: 1, errorType: 1, error: 1, latencyMs: 1, restarts: 1, ...(withTranscript ? { transcript: 1, episode: 1 } : {}) };
+  let page: Array<Pick<SampleDoc, 'index' | 'sampleKey' | 'status'>> = [];
+  const drain = async function* (): AsyncGenerator<[Pick<SampleDoc, 'index' | 'sampleKey' | 'status'>, LogResult | undefined]> {
+    const results = new Map((await findByIds(store, store.results, [...new Set(page.map((p) => p.sampleKey))], projection)).map((r) => [r._id, r as LogResult]));
+    const rows = page.map((p): [typeof p, LogResult | undefined] => [p, results.get(p.sampleKey)]);
+    page = [];
+    onPage?.();
+    yield* rows;
+  };
+  try {
+    for await (const s of cursor) {
+      page.push(s);
+      if (page.length >= DETAIL_PAGE) yield* drain();
+    }
+    if (page.length > 0) yield* drain();
+  } finally {
+    await cursor.close();
+  }
+}
+
+/**
+ * The log of a job: per sample, when and on which worker it ran, how it ended, its attempts and latency,
+ * and its error. Built from what each result records, not from the workers' own output, which stays
+ * with the workers (their stderr or a fleet's log files).
+ */
+async function* logLines(store: Store, job: JobDoc, onPage?: () => void): AsyncGenerator<string> {
+  for await (const [s, r] of samplesWithResults(store, job, false, onPage)) {
+    const at = (r?.finishedAt ?? r?.startedAt)?.toISOString() ?? '-';
+    const how = s.status === 'reused' ? `reused (result of ${r?.finishedAt?.toISOString() ?? 'an earlier run'})` : s.status;
+    const facts = [r?.worker ? `worker=${r.worker}` : '', r ? `attempts=${r.attempts}` : '', typeof r?.latencyMs === 'number' ? `latencyMs=${Math.round(r.latencyMs)}` : '', r?.restarts ? `restarts=${r.restarts}` : ''];
+    const error = s.status === 'failed' || s.status === 'canceled' ? (r?.error ? `  ${r.errorType ?? 'error'}: ${r.error}` : '') : '';
+    yield `${at}  ${job.jobId} #${s.index}${r?.sampleId ? ` (${r.sampleId})` : ''}  ${how}  ${facts.filter(Boolean).join(' ')}${error}`.trimEnd();
+  }
+}
+
+async function* transcriptLines(store: Store, job: JobDoc, onPage?: () => void): AsyncGenerator<string> {
+  for await (const [s, r] of samplesWithResults(store, job, true, onPage)) {
+    if (r?.transcript) yield JSON.stringify({ index: s.index, sampleId: r.sampleId, status: s.status, episode: r.episode ?? null, transcript: r.transcript });
+  }
+}
+
+function configTasks(config: Record<string, unknown>): Array<{ id?: unknown; kind?: unknown }> {
+  return Array.isArray(config.tasks) ? (config.tasks as Array<{ id?: unknown; kind?: unknown }>) : [];
 }
 
 /** Writes the export folder of an assignment; `onPage` runs between pages of samples (heartbeats). */
@@ -98,13 +158,21 @@ export async function exportAssignment(store: Store, assignment: AssignmentDoc, 
   };
   await put('configs/assignment.json', `${JSON.stringify(assignment.config, null, 2)}\n`);
   await put('configs/assignment.yaml', stringify(assignment.config));
+  const lines = async (rel: string, source: AsyncIterable<string>): Promise<number> => {
+    const n = await writeLines(join(dir, rel), source);
+    files.push(rel);
+    return n;
+  };
+  const agentTasks = new Set(configTasks(assignment.config).filter((t) => t.kind === 'agent').map((t) => t.id));
   let samples = 0;
   for (const job of jobs) {
-    const rel = join('predictions', job.modelId, `${job.taskId}.jsonl`);
-    samples += await writePredictions(store, job, join(dir, rel), onPage);
-    files.push(rel);
+    samples += await lines(join('predictions', job.modelId, `${job.taskId}.jsonl`), predictionLines(store, job, onPage));
     await put(join('results', job.modelId, `${job.taskId}.json`), `${JSON.stringify(jobResultFile(job), null, 2)}\n`);
+    await lines(join('logs', job.modelId, `${job.taskId}.log`), logLines(store, job, onPage));
+    if (agentTasks.has(job.taskId)) await lines(join('transcripts', job.modelId, `${job.taskId}.jsonl`), transcriptLines(store, job, onPage));
   }
+  const events = await store.events.find({ assignmentId: assignment._id }).sort({ at: 1, _id: 1 }).toArray();
+  await put(join('logs', 'events.log'), events.map((e) => `${eventLine(e)}\n`).join(''));
   const table = buildSummary(assignment, jobs);
   await put('summary.md', summaryMarkdown(table));
   await put('summary.csv', summaryCsv(table));

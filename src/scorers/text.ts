@@ -98,11 +98,25 @@ export function extractChoice(prediction: string, choices: readonly string[]): s
   return all.length > 0 ? all[all.length - 1][1] : undefined;
 }
 
-/** The chosen label equals the target label. */
+/**
+ * The label a target names: a label itself (any case), or a 0-based index into the labels, as datasets
+ * like MMLU store it (`answer: 2` is C of A-D). Anything else is an error: scoring it 0 would hide it.
+ */
+export function choiceLabel(choices: readonly string[], target: string): string {
+  const t = target.trim();
+  const label = choices.find((ch) => ch.toLowerCase() === t.toLowerCase());
+  if (label !== undefined) return label;
+  if (/^\d+$/.test(t) && Number(t) < choices.length) return choices[Number(t)];
+  throw new ScorerError(`choice scorer: target ${JSON.stringify(target)} is neither one of the labels (${choices.join(', ')}) nor a 0-based index below ${choices.length}`, false);
+}
+
+/** The chosen label equals the target label (a target may also be a 0-based index of the labels). */
 export function scoreChoice(c: Of<'choice'>, prediction: string, target: unknown): Score {
+  const wanted = targets(target).map((t) => choiceLabel(c.choices, t));
+  if (wanted.length === 0) throw new ScorerError('choice scorer: the sample has no target', false);
   const picked = extractChoice(prediction, c.choices);
   if (picked === undefined) return pass(false, undefined, 'no choice found in the prediction');
-  return pass(targets(target).some((t) => t.trim().toLowerCase() === picked.toLowerCase()), picked);
+  return pass(wanted.includes(picked), picked);
 }
 
 function tokens(text: string): string[] {

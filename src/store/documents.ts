@@ -29,6 +29,8 @@ export interface AssignmentDoc {
   /** The validated config, `${NAME}` references unresolved. */
   config: Record<string, unknown>;
   sourcePath?: string;
+  /** Where finalisation writes the export (absolute, resolved when the assignment was started); null: none. */
+  outputDir?: string | null;
   mode: RunMode;
   reuseFrom?: string | null;
   /** Started with --no-reuse: no stored result of another assignment is reused. */

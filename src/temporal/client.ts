@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { ConnectionConfig } from '../config/connection';
 import { payloadCodecsFromEnv } from './codec';
 import { temporalTlsConfig } from './tls';
+import { defaultDataDir, readStackState } from '../dev/state';
 
 /** A Temporal client and the connection behind it, closed together. */
 export interface TemporalHandle {
@@ -27,7 +28,20 @@ export function workflowUiUrl(uiBase: string, namespace: string, workflowId: str
   return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-/** Base URL of the Temporal Web UI: EVALCTL_UI_URL, else the dev stack's default port. */
-export function uiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.EVALCTL_UI_URL?.trim() || 'http://127.0.0.1:8233';
+/**
+ * Base URL of the Temporal Web UI: EVALCTL_UI_URL; else the UI port of the local dev stack (`dev up`
+ * records it in its data dir, `$EVALCTL_DEV_DIR` or the default) when that stack serves `temporalAddress`
+ * (default TEMPORAL_ADDRESS); else the dev server's default port 8233.
+ */
+export function uiBaseUrl(env: NodeJS.ProcessEnv = process.env, temporalAddress = env.TEMPORAL_ADDRESS): string {
+  const explicit = env.EVALCTL_UI_URL?.trim();
+  if (explicit) return explicit;
+  try {
+    const t = readStackState(defaultDataDir(env)).temporal;
+    const port = temporalAddress ? Number(/:(\d+)$/.exec(temporalAddress.trim())?.[1] ?? 7233) : 7233;
+    if (t && t.port === port) return `http://127.0.0.1:${t.uiPort}`;
+  } catch {
+    // No readable stack state: the default below.
+  }
+  return 'http://127.0.0.1:8233';
 }

@@ -113,9 +113,15 @@ export function fleetFromPairs(pairs: readonly string[], opts: { basePort?: numb
   const workers: Array<{ type: string; count: number; environment?: string }> = [];
   for (let i = 0; i < pairs.length; i += 2) {
     if (!/^\d+$/.test(pairs[i + 1])) throw new ConfigError([{ file: '--start', line: 0, column: 0, path: '', message: `count of ${pairs[i]} must be a whole number, got "${pairs[i + 1]}"` }]);
-    // A name that is no worker type is an agent environment: `--start number-guess 2` runs two task workers.
-    const isType = (WORKER_TYPES as readonly string[]).includes(pairs[i]);
-    workers.push(isType ? { type: pairs[i], count: Number(pairs[i + 1]) } : { type: 'task', environment: pairs[i], count: Number(pairs[i + 1]) });
+    // Task workers of an agent environment are asked for as task:<environment>, so a mistyped or unknown
+    // type (`--start gpu 1`) is an error rather than a task worker for an environment named "gpu".
+    const env = /^task:(.+)$/.exec(pairs[i])?.[1];
+    const isType = (WORKER_TYPES as readonly string[]).includes(pairs[i]) && pairs[i] !== 'task';
+    if (!isType && env === undefined) {
+      const types = WORKER_TYPES.filter((t) => t !== 'task').join(', ');
+      throw new ConfigError([{ file: '--start', line: 0, column: 0, path: '', message: `"${pairs[i]}" is not a worker type (${types}); task workers of an agent environment are task:<environment>, like task:number-guess 2` }]);
+    }
+    workers.push(isType ? { type: pairs[i], count: Number(pairs[i + 1]) } : { type: 'task', environment: env, count: Number(pairs[i + 1]) });
   }
   const config = parseFleetConfig({ basePort: opts.basePort, workers }, '--start');
   return opts.logDir ? { ...config, logDir: opts.logDir } : config;

@@ -27,8 +27,19 @@ test('a worker killed with SIGKILL mid-run: a new one finishes it, no stored sam
   const config = writeWorkload(dir, { name: 'killed', models: 3, tasks: 2, samples: 50, salt: 'killed', latencyMs: { distribution: 'uniform', min: 50, max: 250 }, concurrency: 8 });
   const id = await startAssignment(env, config);
   await waitFor(async () => (await store!.samples.countDocuments({ assignmentId: id })) >= 60, { timeoutMs: 120_000, message: '60 stored samples' });
+  const before = JSON.parse((await runCli(['status', id, '--json'], { env })).stdout) as { counts: Record<string, number> };
   await first.kill('SIGKILL');
   const killedAt = Date.now();
+  // No orchestrator now: status answers from MongoDB at once, says so, and its counts do not go back.
+  const down = await runCli(['status', id], { env });
+  assert.equal(down.code, 0, down.stderr);
+  assert.ok(Date.now() - killedAt < 15_000, `status took ${Date.now() - killedAt} ms with no orchestrator`);
+  assert.match(down.stdout, /orchestrator: not running \(no worker polls evalctl-orchestrator\)/);
+  const ended = Number(/samples: (\d+)\/300 ended/.exec(down.stdout)?.[1]);
+  assert.ok(ended >= before.counts.succeeded, `${ended} ended >= ${before.counts.succeeded} before the kill`);
+  const listed = JSON.parse((await runCli(['workers', 'list', '--json'], { env })).stdout) as { workers: Array<{ worker?: { pid: number } }>; unpolled: Array<{ queue: string; assignments: string[] }> };
+  assert.ok(!listed.workers.some((w) => w.worker?.pid === first.proc.pid), 'the killed worker is not listed');
+  assert.ok(listed.unpolled.some((u) => u.queue === 'evalctl-orchestrator' && u.assignments.includes(id)), 'the orchestrator queue has work and no poller');
   const second = await startWorkerProcess(env);
   // Each test stops its workers even when it fails, so none serves (and logs) the next test's calls.
   t.after(() => second.kill('SIGKILL'));

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { aggregate } from '../../src/metrics';
 import { openStore, type Store } from '../../src/store/store';
 import { connectTemporal } from '../../src/temporal/client';
-import { runCli } from '../helpers/cli';
+import { spawn } from 'node:child_process';
+import { repoRoot, runCli } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
@@ -133,6 +134,24 @@ test('pause: no model call starts while paused, list --status paused and EvalSta
   const status = await statusJson(env, started.assignmentId);
   assert.equal(status.status, 'completed');
   assert.equal(status.counts.succeeded, 120);
+});
+
+test('Ctrl-C on start --watch stops watching only, and says the run goes on and how to cancel it', async () => {
+  const { env, store } = await setup();
+  const config = writeWorkload(dir, { name: 'interrupted', models: 1, tasks: 1, samples: 40, salt: 'interrupted', latencyMs: 2_000, concurrency: 2 });
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'evalctl.js'), 'start', config, '--watch'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const id = await waitFor(() => /started (\S+)/.exec(stdout)?.[1], { timeoutMs: 60_000, message: 'start to print the assignment id' });
+  await waitFor(() => stderr.includes(`${id}  running`), { timeoutMs: 60_000, message: 'the progress screen' });
+  child.kill('SIGINT');
+  assert.equal(await closed, 130, stderr);
+  assert.match(stderr, new RegExp(`stopped watching; assignment ${id} keeps running\\. Cancel it: evalctl cancel ${id}; follow it again: evalctl watch ${id}`));
+  assert.equal((await store.assignments.findOne({ _id: id }))?.status, 'running');
+  assert.equal((await runCli(['cancel', id], { env })).code, 0);
 });
 
 test('unknown ids are clear errors with exit code 2', async () => {

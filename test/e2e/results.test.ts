@@ -47,7 +47,7 @@ after(async () => {
 });
 
 async function setup(): Promise<{ store: Store; env: NodeJS.ProcessEnv }> {
-  const env = stackEnv(getStack(), { EVALCTL_SIMULATED_CALL_LOG: callLog });
+  const env = stackEnv(getStack(), { EVALCTL_SIMULATED_CALL_LOG: callLog, EVALCTL_EXPORT: '1' });
   store ??= await openStore(getStack().mongoUrl);
   worker ??= await startWorkerProcess(env);
   return { store, env };
@@ -57,6 +57,8 @@ async function setup(): Promise<{ store: Store; env: NodeJS.ProcessEnv }> {
 function workload(spec: WorkloadSpec, patch: (config: Record<string, unknown> & { models: Array<Record<string, Record<string, unknown>>>; tasks: Array<Record<string, unknown>> }) => void = () => undefined): string {
   const path = writeWorkload(dir, spec);
   const config = parse(readFileSync(path, 'utf8')) as Parameters<typeof patch>[0];
+  // No export into the test's working directory unless the test asks for one.
+  config.output = false;
   patch(config);
   writeFileSync(path, stringify(config));
   return path;
@@ -152,6 +154,34 @@ test('report figures equal a recomputation from raw results; json and csv parse;
   assert.equal(jobs.length, 4);
   for (const j of jobs) assert.ok(Math.abs(j.score.mean - (expected.get(j.jobId)?.mean ?? NaN)) < 1e-12);
   assert.ok(events.some((e) => e.type === 'notified'));
+});
+
+test('with no output in the config the export lands in ./outputs/<name>/<timestamp> of where start ran, with logs', async () => {
+  const { store, env } = await setup();
+  const config = workload({ name: 'default-out', models: 1, tasks: 1, samples: 12, salt: 'default-out' }, (c) => {
+    delete c.output;
+    c.models[0].provider.permanentErrorRate = 0.3;
+    c.failOnError = false;
+  });
+  const cwd = mkdtempSync(join(tmpdir(), 'evalctl-cwd-'));
+  const res = await runCli(['start', config, '--json'], { env, cwd });
+  assert.equal(res.code, 0, res.stderr);
+  const id = (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
+  assert.equal((await runCli(['watch', id], { env, timeoutMs: 300_000 })).code, 0);
+  const events = await finalized(store, id);
+  const doc = await store.assignments.findOne({ _id: id });
+  const out = join(cwd, 'outputs', 'default-out', doc!.createdAt.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z'));
+  assert.equal(events.find((e) => e.type === 'exported')?.data?.dir, out);
+  for (const rel of ['configs/assignment.json', 'predictions/model0/task0.jsonl', 'results/model0/task0.json', 'summary.md', 'logs/events.log']) {
+    assert.ok(existsSync(join(out, rel)), rel);
+  }
+  const log = readFileSync(join(out, 'logs', 'model0', 'task0.log'), 'utf8').trim().split('\n');
+  assert.equal(log.length, 12);
+  const failed = (await store.samples.find({ assignmentId: id, status: 'failed' }).toArray()).map((x) => x.index);
+  assert.ok(failed.length > 0, 'the workload has failed samples');
+  for (const i of failed) assert.match(log.find((l) => l.includes(`model0/task0 #${i} (s${i})`)) ?? '', /failed {2}attempts=1 {2}EvalProviderPermanent: simulated permanent error/);
+  assert.match(log.find((l) => / succeeded /.test(l)) ?? '', /worker=\S+ attempts=1 latencyMs=\d+/);
+  assert.match(readFileSync(join(out, 'logs', 'events.log'), 'utf8'), new RegExp(`${id} {2}started`));
 });
 
 /** Failed samples keep their record: sample id, input, target, error type and the attempts made. */
@@ -309,7 +339,6 @@ test('the leaderboard changes when a better run of a model completes', async () 
   assert.deepEqual(second[0].score.ci95, job?.metrics?.score?.ci95);
   const table = await runCli(['leaderboard', '--task', 'board-task'], { env });
   assert.match(table.stdout, /board-task \(exact, 40 samples, data [0-9a-f]{8}\)\n.*\n.*\n1\s+model0\s+0\.\d{3} \[/);
-  assert.ok(!existsSync(join(dir, 'runs')), 'no export is written when the config names no output folder');
 
   // A smoke run of the same task with limit: 2 is another setup: its own board, the full run keeps its place.
   const smoke = await run(1, 303, 2);

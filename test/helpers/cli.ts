@@ -24,10 +24,10 @@ export interface CliResult {
  * Runs `node bin/evalctl.js ...args` as a user would and never rejects on a non-zero exit, so tests
  * assert on the exit code itself. A timeout kills the CLI and fails loudly.
  */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   const bin = join(repoRoot(), 'bin', 'evalctl.js');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, ...args], { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 180_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 180_000, ...(opts.cwd ? { cwd: opts.cwd } : {}) }, (err, stdout, stderr) => {
       if (err && err.killed) return reject(new Error(`evalctl ${args.join(' ')} timed out\n${stderr}`));
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });

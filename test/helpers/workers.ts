@@ -12,6 +12,8 @@ export function stackEnv(stack: TestStack, extra: NodeJS.ProcessEnv = {}): NodeJ
     TEMPORAL_NAMESPACE: stack.namespace,
     EVALCTL_MONGO_URL: stack.mongoUrl,
     EVALCTL_UI_URL: stack.uiUrl,
+    // No automatic export folder (by default in the working directory) unless a test asks for one.
+    EVALCTL_EXPORT: '0',
     ...extra,
   };
 }

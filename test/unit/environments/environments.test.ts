@@ -99,8 +99,10 @@ describe('built-in number-guess environment', () => {
 });
 
 describe('task workers in fleets and `sessions`', () => {
-  it('turns --start <environment> N into task workers', () => {
-    const members = fleetMembers(fleetFromPairs(['inference', '1', 'number-guess', '2']));
+  it('turns --start task:<environment> N into task workers; an unknown type is an error, not a task worker', () => {
+    assert.throws(() => fleetFromPairs(['gpu', '1']), /"gpu" is not a worker type \(orchestrator, inference, scoring, all\); task workers of an agent environment are task:<environment>/);
+    assert.throws(() => fleetFromPairs(['number-guess', '2']), /not a worker type/);
+    const members = fleetMembers(fleetFromPairs(['inference', '1', 'task:number-guess', '2']));
     assert.deepEqual(members.map((m) => m.name), ['inference-1', 'task-number-guess-1', 'task-number-guess-2']);
     assert.deepEqual(members[1].args.slice(0, 3), ['worker', 'task', 'number-guess']);
   });

@@ -38,6 +38,10 @@ const TABLE: Row[] = [
   [{ kind: 'choice' }, 'I think A is wrong, so B', 'B', 1, 'B'],
   [{ kind: 'choice' }, 'none of these', 'A', 0],
   [{ kind: 'choice', choices: ['yes', 'no'] }, 'no', 'no', 1, 'no'],
+  [{ kind: 'choice' }, 'Answer: C', 2, 1, 'C'],
+  [{ kind: 'choice' }, 'Answer: C', '2', 1, 'C'],
+  [{ kind: 'choice' }, 'Answer: A', 0, 1, 'A'],
+  [{ kind: 'choice' }, 'Answer: B', 2, 0, 'B'],
   [{ kind: 'f1' }, 'the cat sat', 'cat sat down', 0.8],
   [{ kind: 'f1' }, 'Paris', 'paris', 1],
   [{ kind: 'f1' }, 'London', 'Paris', 0],
@@ -60,6 +64,11 @@ describe('scorers', () => {
 
   it('numeric: a non-numeric target is a permanent ScorerError', async () => {
     await assert.rejects(score({ kind: 'numeric' }, '3', 'three'), (e: unknown) => e instanceof ScorerError && !e.retryable);
+  });
+
+  it('choice: a target that is neither a label nor an index is a permanent ScorerError, not a silent 0', async () => {
+    await assert.rejects(score({ kind: 'choice' }, 'Answer: A', 'E'), (e: unknown) => e instanceof ScorerError && !e.retryable && /neither one of the labels \(A, B, C, D\) nor a 0-based index below 4/.test(e.message));
+    await assert.rejects(score({ kind: 'choice' }, 'Answer: A', 4), (e: unknown) => e instanceof ScorerError);
   });
 
   it('helpers', () => {
