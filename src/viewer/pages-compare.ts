@@ -115,13 +115,14 @@ export async function changedPage(ctx: ViewerContext, params: URLSearchParams): 
   if (!digests.ready) return preparing(digests.read, digests.total);
   const pageNo = Math.max(1, Math.min(1_000_000, Math.floor(Number(params.get('page') ?? '1')) || 1));
   const p = pageOf(comparison(digests.a, digests.b).changed, pageNo, 50);
-  const rowsA = await loadRows(ctx.store, pair[0], p.items.map((c) => c.index), digests.a);
+  const indexes = p.items.map((c) => c.index);
+  const [rowsA, rowsB] = await Promise.all([loadRows(ctx.store, pair[0], indexes, digests.a), loadRows(ctx.store, pair[1], indexes, digests.b)]);
   const baseA = `/assignments/${seg(a._id)}/jobs/${seg(pair[0].jobId)}/samples`;
   const baseB = `/assignments/${seg(b._id)}/jobs/${seg(pair[1].jobId)}/samples`;
   const score = (x: number | null): string => (x === null ? 'no score' : String(Math.round(x * 1000) / 1000));
   const rows = p.items.map((c, i) => [
     html`${c.index}`, link(`${baseA}/${c.index}`, score(c.before)), link(`${baseB}/${c.index}`, score(c.after)),
-    pre((rowsA[i]?.result?.input ?? '').slice(0, 300)),
+    pre((rowsA[i]?.result?.input ?? rowsB[i]?.result?.input ?? '').slice(0, 300)),
   ]);
   const at = (n: number): string => href('/compare/samples', { a: a._id, b: b._id, job: pair[0].jobId, page: n });
   const body = html`<h1>Changed samples of ${pair[0].jobId}</h1>

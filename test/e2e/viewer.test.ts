@@ -2,11 +2,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { openChromium, screenshotPath } from '../helpers/browser';
 import { repoRoot, runCli, startAssignment } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
@@ -23,8 +24,6 @@ import { isTerminal } from '../../src/contracts';
  * otherwise to dist/test-artifacts/.
  */
 
-const CHROMIUM = process.env.EVALCTL_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const INJECTION = '<script>window.__evalctlInjected = 1</script><img src=x onerror="window.__evalctlInjected = 2">';
 const SAMPLES = 16;
 
@@ -78,14 +77,6 @@ async function startViewerProcess(env: NodeJS.ProcessEnv): Promise<string> {
   return match[1];
 }
 
-function screenshotPath(name: string): string {
-  const docs = join(repoRoot(), 'docs', name);
-  if (!existsSync(docs) || process.env.EVALCTL_UPDATE_SCREENSHOTS === '1') return docs;
-  const artifacts = join(repoRoot(), 'dist', 'test-artifacts');
-  mkdirSync(artifacts, { recursive: true });
-  return join(artifacts, name);
-}
-
 async function shoot(page: Page, name: string): Promise<void> {
   const path = screenshotPath(name);
   await page.screenshot({ path, type: 'png', fullPage: false });
@@ -133,8 +124,7 @@ test('the viewer shows real assignments, filters failed samples, lists flipped s
   assert.equal(await rawRequest(url, 'POST'), 405);
   assert.equal(await rawRequest(url, 'GET', 'rebound.example:80'), 421);
 
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/ensure-chromium.sh (as root) first`);
-  browser = await chromium.launchPersistentContext(mkdtempSync(join(dir, 'profile-')), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 800 } });
+  browser = await openChromium(dir, { width: 1280, height: 800 });
   const page = browser.pages()[0] ?? (await browser.newPage());
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
