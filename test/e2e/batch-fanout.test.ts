@@ -166,7 +166,8 @@ test('batch: pause stops new calls until resume; cancel aborts in-flight calls a
   const { env, store } = await setup(callLog);
   const worker = await startWorkerProcess(env);
   t.after(() => worker.kill('SIGKILL'));
-  const pausing = await startAssignment(env, batchWorkload({ name: 'batch-pause', models: 1, tasks: 1, samples: 150, salt: 'batch-pause', latencyMs: 200, concurrency: 4 }));
+  // 400 calls of 200 ms, 4 at a time: 20 s of work, so the pause lands mid-run even when the CLI is slow to start.
+  const pausing = await startAssignment(env, batchWorkload({ name: 'batch-pause', models: 1, tasks: 1, samples: 400, salt: 'batch-pause', latencyMs: 200, concurrency: 4 }));
   await waitFor(() => readCallLog(callLog).filter((e) => e.event === 'start').length >= 8, { timeoutMs: 60_000, message: 'calls to start' });
   assert.equal((await runCli(['pause', pausing], { env })).code, 0);
   const pausedAt = Date.now();
@@ -176,7 +177,7 @@ test('batch: pause stops new calls until resume; cancel aborts in-flight calls a
   assert.equal((await runCli(['resume', pausing], { env })).code, 0);
   const resumed = await finish(env, pausing);
   assert.equal(resumed.status, 'completed');
-  assert.equal(resumed.counts.succeeded, 150);
+  assert.equal(resumed.counts.succeeded, 400);
 
   const canceling = await startAssignment(env, batchWorkload({ name: 'batch-cancel', models: 1, tasks: 1, samples: 100, salt: 'batch-cancel', latencyMs: 20_000, concurrency: 6 }));
   const before = readCallLog(callLog).length;
