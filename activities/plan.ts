@@ -8,7 +8,7 @@ import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { keyedSamples, type KeyedSample } from '../src/plan/samples';
 import { comparableTaskKey } from '../src/config/keys';
 import { classifyBatch } from '../src/plan/reuse';
-import { INLINE_SCORERS, inferenceQueueFor, windowFor } from '../src/plan/jobs';
+import { INLINE_SCORERS, fanoutFor, inferenceQueueFor, windowFor } from '../src/plan/jobs';
 import { recordSampleDocs } from './records';
 import { toFailure } from './failures';
 import { bulkWriteInParts } from '../src/store/store';
@@ -90,12 +90,13 @@ export async function prepareSamples(
 }
 
 function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig, total: number): JobPlan {
+  const { fanout } = fanoutFor(config, model, task);
   return {
     jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, total,
     window: windowFor(config, model), inferenceQueue: inferenceQueueFor(model), inferTimeoutMs: model.timeoutMs,
     scoreInline: task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind),
-    fanout: config.fanout,
-    batchRunner: config.fanout === 'batch' && task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind) && !model.rateLimit,
+    fanout,
+    batchRunner: fanout === 'batch' && task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind) && !model.rateLimit,
     ...agentPlanOf(task),
   };
 }

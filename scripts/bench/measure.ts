@@ -81,6 +81,17 @@ export interface SampleTiming {
   storeP50Ms: number;
   firstStart: number;
   lastFinish: number;
+  /** Most model calls in flight at once, from each result's call start and latency. */
+  inFlightPeak: number;
+}
+
+/** The most intervals open at once. */
+function peakOf(intervals: Array<[number, number]>): number {
+  const edges = intervals.flatMap(([a, b]): Array<[number, number]> => [[a, 1], [b, -1]]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let open = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (open += d));
+  return peak;
 }
 
 /**
@@ -92,6 +103,7 @@ export async function sampleTiming(store: Store, starts: Map<string, number>): P
   const overheads: number[] = [];
   const dispatch: number[] = [];
   const storing: number[] = [];
+  const calls: Array<[number, number]> = [];
   let firstStart = Infinity;
   let lastFinish = 0;
   for (const doc of docs) {
@@ -103,6 +115,7 @@ export async function sampleTiming(store: Store, starts: Map<string, number>): P
       const called = new Date(doc.startedAt).getTime();
       dispatch.push(called - start);
       storing.push(finish - called - (doc.latencyMs ?? 0));
+      calls.push([called, called + (doc.latencyMs ?? 0)]);
     }
     firstStart = Math.min(firstStart, start);
     lastFinish = Math.max(lastFinish, finish);
@@ -116,6 +129,7 @@ export async function sampleTiming(store: Store, starts: Map<string, number>): P
     storeP50Ms: round(percentile(storing, 0.5), 1),
     firstStart,
     lastFinish,
+    inFlightPeak: peakOf(calls),
   };
 }
 

@@ -4,7 +4,14 @@ import type { ProcUsage } from './proc-stats';
 
 /** One fan-out's measured run. */
 export interface FanoutResult {
-  fanout: 'per-sample' | 'batch';
+  /** The config's fan-out; `default` names none. */
+  fanout: 'per-sample' | 'batch' | 'default';
+  /** The fan-out the job actually ran (what `default` chose). */
+  ranAs: 'per-sample' | 'batch';
+  /** Most model calls in flight at once (at the endpoint, or from the stored results' call times). */
+  inFlightPeak: number;
+  /** CPU milliseconds per sample of each measured process. */
+  cpuMsPerSampleByProcess: Record<string, number>;
   assignmentId: string;
   status: string;
   /** Seconds from the start call to the last result stored. */
@@ -40,31 +47,34 @@ export interface FanoutResult {
 /** Everything one `npm run bench` measured. */
 export interface BenchReport {
   machine: { cores: number; loadBefore: number; loadAfter: number; node: string; at: string };
-  workload: { samples: number; latencyMs: number; concurrency: number; zeroLatency: boolean };
-  ideal: { seconds: number; throughput: number };
+  workload: { samples: number; latencyMs: number; concurrency: number; zeroLatency: boolean; provider: 'http' | 'simulated' };
+  /** The promise pool; its efficiency is measured the same way as the runs'. */
+  ideal: { seconds: number; throughput: number; efficiency: number };
   runs: FanoutResult[];
 }
 
-function usageCell(u: ProcUsage | undefined): string {
-  return u ? `${u.peakRssMiB.toFixed(0)} MiB / ${u.cpuSeconds.toFixed(1)} s` : '-';
+function usageCell(u: ProcUsage | undefined, perSample: number | undefined): string {
+  return u ? `${u.peakRssMiB.toFixed(0)} MiB / ${u.cpuSeconds.toFixed(1)} s / ${perSample ?? '-'}` : '-';
 }
 
 /** The report as a markdown table, one row per fan-out plus the ideal. */
 export function markdownTable(r: BenchReport): string {
   const w = r.workload;
   const head = [
-    `${w.samples} samples, latency ${w.latencyMs} ms, concurrency ${w.concurrency}; ${r.machine.cores} cores, `
+    `${w.samples} samples, latency ${w.latencyMs} ms, concurrency ${w.concurrency}, provider ${w.provider}; ${r.machine.cores} cores, `
     + `load average ${r.machine.loadBefore} before / ${r.machine.loadAfter} after; node ${r.machine.node}; ${r.machine.at}`,
     '',
-    '| fan-out | samples/s | efficiency | end-to-end samples/s | first start (ms) | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU | temporal RSS / CPU | db RSS / CPU | max load |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | 1 | - | 0 | - | - | 0 | - | - | - | - | - |`,
+    '| fan-out | samples/s | efficiency | in flight peak | end-to-end samples/s | first start (ms) | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU / ms per sample | temporal | db | endpoint | max load |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | ${r.ideal.efficiency.toFixed(3)} | - | - | 0 | - | - | 0 | - | - | - | - | - | - |`,
   ];
   const rows = r.runs.map((run) => {
-    const db = run.processes.ferretdb ?? run.processes.mongod;
-    return `| ${run.fanout} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.endToEndThroughput.toFixed(1)} | ${run.firstStartMs} | `
-      + `${run.overheadP50Ms} / ${run.overheadP99Ms} | ${run.dispatchP50Ms} / ${run.storeP50Ms} | ${run.eventsPerSample.toFixed(1)} | ${run.cpuMsPerSample.toFixed(1)} | ${usageCell(run.processes.worker)} | `
-      + `${usageCell(run.processes.temporal)} | ${usageCell(db)} | ${run.maxLoad} |`;
+    const dbName = run.processes.ferretdb ? 'ferretdb' : 'mongod';
+    const cell = (name: string): string => usageCell(run.processes[name], run.cpuMsPerSampleByProcess[name]);
+    const name = run.fanout === 'default' ? `default (${run.ranAs})` : run.fanout;
+    return `| ${name} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.inFlightPeak} | ${run.endToEndThroughput.toFixed(1)} | ${run.firstStartMs} | `
+      + `${run.overheadP50Ms} / ${run.overheadP99Ms} | ${run.dispatchP50Ms} / ${run.storeP50Ms} | ${run.eventsPerSample.toFixed(1)} | ${run.cpuMsPerSample.toFixed(1)} | `
+      + `${cell('worker')} | ${cell('temporal')} | ${cell(dbName)} | ${cell('endpoint')} | ${run.maxLoad} |`;
   });
   return [...head, ...rows, ''].join('\n');
 }

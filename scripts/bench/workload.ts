@@ -2,16 +2,31 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { SimulatedProviderConfig } from '../../src/config/schema';
+import { ModelConfigSchema } from '../../src/config/schema-model';
+import { OpenAIProvider } from '../../src/providers/openai';
 import { SimulatedProvider } from '../../src/providers/simulated';
+import type { Provider } from '../../src/providers/types';
 
 /** One benchmark workload: a simulated model with fixed latency over a synthetic dataset. */
 export interface Workload {
   samples: number;
   latencyMs: number;
   concurrency: number;
-  fanout: 'per-sample' | 'batch';
+  /** The config's `fanout`; `default` leaves it out, so the planner's default decides. */
+  fanout: 'per-sample' | 'batch' | 'default';
   /** Makes every sample key new, so runs sharing a database never reuse each other's results. */
   salt: string;
+  /** Set: the model is the `openai` provider against this OpenAI-compatible base URL (the bench's endpoint). */
+  baseUrl?: string;
+}
+
+/** The model entry of a workload: the simulated provider, or the real `openai` provider against the bench endpoint. */
+function modelOf(w: Workload): Record<string, unknown> {
+  if (w.baseUrl) {
+    return { id: 'http', provider: { kind: 'openai', baseUrl: w.baseUrl, model: 'bench' }, concurrency: w.concurrency, timeoutMs: 60_000 };
+  }
+  const { kind, latencyMs, accuracy, seed, errorRate, rateLimitRate, permanentErrorRate } = providerConfig(w);
+  return { id: 'sim', provider: { kind, latencyMs, accuracy, seed, errorRate, rateLimitRate, permanentErrorRate }, concurrency: w.concurrency, timeoutMs: 60_000 };
 }
 
 /** The simulated provider's settings for a workload: fixed latency, no errors. */
@@ -39,14 +54,13 @@ export function writeDataset(file: string, samples: number, salt: string): void 
 export function writeWorkloadConfig(dir: string, name: string, w: Workload): string {
   const dataset = join(dir, `${name}.jsonl`);
   writeDataset(dataset, w.samples, w.salt);
-  const { kind, latencyMs, accuracy, seed, errorRate, rateLimitRate, permanentErrorRate } = providerConfig(w);
   const config = {
     name,
-    models: [{ id: 'sim', provider: { kind, latencyMs, accuracy, seed, errorRate, rateLimitRate, permanentErrorRate }, concurrency: w.concurrency, timeoutMs: 60_000 }],
+    models: [modelOf(w)],
     tasks: [{ id: 'add', dataset: { path: dataset }, prompt: 'Answer with a number. {{question}}', scorer: { kind: 'exact' } }],
     concurrency: { global: w.concurrency, jobs: 1 },
     retry: { maxAttempts: 3, initialIntervalMs: 200, backoffCoefficient: 2, maxIntervalMs: 2000 },
-    fanout: w.fanout,
+    ...(w.fanout === 'default' ? {} : { fanout: w.fanout }),
     // Benchmarks measure execution: no export folder at the end.
     output: false,
   };
@@ -62,11 +76,13 @@ export interface IdealResult {
 }
 
 /**
- * The ideal: the same simulated provider called `samples` times through a plain in-process promise pool of
- * `concurrency`, with nothing durable around it. evalctl's efficiency is measured against this.
+ * The ideal: the same provider (simulated, or the `openai` provider against the bench endpoint) called
+ * `samples` times through a plain in-process promise pool of `concurrency`, with nothing durable around it.
  */
-export async function runIdeal(w: Pick<Workload, 'samples' | 'latencyMs' | 'concurrency' | 'salt'>): Promise<IdealResult> {
-  const provider = new SimulatedProvider('sim', providerConfig(w));
+export async function runIdeal(w: Pick<Workload, 'samples' | 'latencyMs' | 'concurrency' | 'salt' | 'baseUrl'>): Promise<IdealResult> {
+  const provider: Provider = w.baseUrl
+    ? new OpenAIProvider(ModelConfigSchema.parse(modelOf({ ...w, fanout: 'default' })))
+    : new SimulatedProvider('sim', providerConfig(w));
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < w.samples) {

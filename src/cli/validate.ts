@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
-import type { ModelConfig } from '../config/schema';
+import type { AssignmentConfig, ModelConfig } from '../config/schema';
+import { fanoutFor } from '../plan/jobs';
 import { DatasetError } from '../datasets';
 import { describeSamples, openTaskSamples } from '../environments';
 import { scorerKind } from '../scorers';
@@ -11,7 +12,8 @@ import { UsageError } from './errors';
 export interface ValidationSummary {
   name: string;
   source: string;
-  models: Array<{ id: string; provider: string; concurrency: number }>;
+  /** `fanout`: how the model's jobs would start samples, and why (agent tasks always run per sample). */
+  models: Array<{ id: string; provider: string; concurrency: number; fanout: string }>;
   tasks: Array<{ id: string; samples: number; scorer: string; dataset: string }>;
   totalSamples: number;
   totalRequests: number;
@@ -62,11 +64,18 @@ export async function validateAssignment(opts: ValidateOptions): Promise<Validat
   return {
     name: config.name,
     source: path.relative(process.cwd(), loaded.sourcePath) || '.',
-    models: config.models.map((m) => ({ id: m.id, provider: providerLabel(m), concurrency: m.concurrency })),
+    models: config.models.map((m) => ({ id: m.id, provider: providerLabel(m), concurrency: m.concurrency, fanout: fanoutLabel(config, m) })),
     tasks,
     totalSamples,
     totalRequests: totalSamples * config.models.length,
   };
+}
+
+/** The fan-out of a model's jobs (of its non-agent tasks: agent tasks always run per sample), with the reason. */
+function fanoutLabel(config: AssignmentConfig, model: ModelConfig): string {
+  const task = config.tasks.find((t) => t.kind !== 'agent') ?? config.tasks[0];
+  const { fanout, reason } = fanoutFor(config, model, task);
+  return `${fanout} (${reason})`;
 }
 
 function providerLabel(model: ModelConfig): string {
@@ -84,7 +93,7 @@ export function formatSummary(s: ValidationSummary): string {
     `assignment ${s.name} (${s.source}): valid`,
     '',
     `models (${s.models.length}):`,
-    ...s.models.map((m) => `  ${pad(m.id, idWidth)}${pad(m.provider, 48)} concurrency ${m.concurrency}`),
+    ...s.models.map((m) => `  ${pad(m.id, idWidth)}${pad(m.provider, 48)} concurrency ${m.concurrency}, fanout ${m.fanout}`),
     '',
     `tasks (${s.tasks.length}):`,
     ...s.tasks.map((t) => `  ${pad(t.id, idWidth)}${pad(`${t.samples} samples`, 16)}${pad(t.scorer, 20)}${t.dataset}`),

@@ -87,10 +87,10 @@ const assignmentShape = {
   concurrency: ConcurrencySchema.default({ global: 64, jobs: 4 }),
   autoRetry: z.number().int().min(0).max(10).default(0).describe('Extra rounds re-running failed samples at the end.'),
   fanout: z
-    .enum(['per-sample', 'batch'])
-    .default('per-sample')
+    .enum(['auto', 'per-sample', 'batch'])
+    .default('auto')
     .describe(
-      'How samples are started: per-sample (one child workflow per sample: adoption of runs of other assignments, per-sample view in the Web UI) or batch (a few shard workflows per job, each running its index range inside one long activity with an in-process pool of model calls, results stored in bulk, resumed from a heartbeat checkpoint after a lost worker: no history events per sample, for large and fast runs; no adoption; jobs with a judge or command scorer, or a rate-limited model, run one activity per sample in shards of 500).',
+      'How samples are started: auto (the default: per-sample for jobs whose window is at most 16 calls and for agent tasks, batch for wider windows, which per-sample fan-out cannot keep full on a Temporal dev server), per-sample (one child workflow per sample: adoption of runs of other assignments, per-sample view in the Web UI) or batch (a few shard workflows per job, each running its index range inside one long activity with an in-process pool of model calls, results stored in bulk, resumed from a heartbeat checkpoint after a lost worker: no history events per sample, for large and fast runs; no adoption; jobs with a judge or command scorer, or a rate-limited model, run one activity per sample in shards of 500).',
     ),
   failOnError: FailOnErrorSchema,
   notify: z.array(NotifySchema).default([]).describe('Notifications when the assignment ends.'),

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { keyedSamples } from '../plan/samples';
 import { classifyBatch, type ReuseFrom } from '../plan/reuse';
-import { inferenceQueueFor } from '../plan/jobs';
+import { fanoutFor, inferenceQueueFor } from '../plan/jobs';
 import { openTaskSamples } from '../environments';
 import type { AssignmentConfig, ModelConfig, TaskConfig } from '../config/schema';
 import { jobIdOf, sampleWorkflowId, type RunMode } from '../contracts';
@@ -14,6 +14,9 @@ export interface JobPreview {
   modelId: string;
   taskId: string;
   queue: string;
+  /** The fan-out the job would run with, and why (`auto` decides by the job's window). */
+  fanout: 'per-sample' | 'batch';
+  fanoutReason: string;
   samples: number;
   reused: number;
   adopted: number;
@@ -27,7 +30,7 @@ export interface AssignmentPreview {
   name: string;
   mode: RunMode;
   jobs: JobPreview[];
-  totals: Omit<JobPreview, 'jobId' | 'modelId' | 'taskId' | 'queue'>;
+  totals: Omit<JobPreview, 'jobId' | 'modelId' | 'taskId' | 'queue' | 'fanout' | 'fanoutReason'>;
 }
 
 const PAGE = 500;
@@ -43,7 +46,11 @@ export async function previewAssignment(
   const othersRunning = (await store.assignments.countDocuments({ status: { $in: ['pending', 'running', 'paused'] } })) > 0;
   const jobs: JobPreview[] = [];
   for (const model of config.models) {
-    for (const task of config.tasks) jobs.push(await previewJob(store, temporal, model, task, mode, reuseFrom, othersRunning, noReuse));
+    for (const task of config.tasks) {
+      const job = await previewJob(store, temporal, model, task, mode, reuseFrom, othersRunning, noReuse);
+      const { fanout, reason } = fanoutFor(config, model, task);
+      jobs.push({ ...job, fanout, fanoutReason: reason });
+    }
   }
   const totals = { samples: 0, reused: 0, adopted: 0, executed: 0, rescored: 0 };
   for (const j of jobs) for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += j[k];
@@ -52,9 +59,9 @@ export async function previewAssignment(
 
 async function previewJob(
   store: Store, temporal: TemporalHandle, model: ModelConfig, task: TaskConfig, mode: RunMode, reuseFrom: ReuseFrom, othersRunning: boolean, noReuse: boolean,
-): Promise<JobPreview> {
+): Promise<Omit<JobPreview, 'fanout' | 'fanoutReason'>> {
   const dataset = await openTaskSamples(task);
-  const job: JobPreview = {
+  const job: Omit<JobPreview, 'fanout' | 'fanoutReason'> = {
     jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, queue: inferenceQueueFor(model),
     samples: dataset.count, reused: 0, adopted: 0, executed: 0, rescored: 0,
   };

@@ -1,4 +1,4 @@
-import type { AssignmentConfig, ModelConfig } from '../config/schema';
+import type { AssignmentConfig, ModelConfig, TaskConfig } from '../config/schema';
 import { INFERENCE_QUEUE, endpointInferenceQueue, gpuInferenceQueue } from '../contracts';
 
 /** Scorers that are pure functions of the prediction: they run where the model call ran. */
@@ -17,6 +17,22 @@ export function windowFor(config: AssignmentConfig, model: ModelConfig): number 
   return Math.max(1, Math.min(model.concurrency, c.perModel ?? Infinity, c.perTask ?? Infinity, c.global));
 }
 
+/**
+ * The widest window `fanout: auto` runs per sample. A Temporal dev server on 2 cores starts and closes
+ * ~20-40 sample workflows per second (docs/performance.md), so wider windows at a second of latency
+ * would stay partly empty; they run in batch fan-out, which keeps them full.
+ */
+export const AUTO_PER_SAMPLE_MAX_WINDOW = 16;
+
+/** The fan-out a job runs with, and why: the config's choice, or what `auto` chose for the job's window. */
+export function fanoutFor(config: AssignmentConfig, model: ModelConfig, task: TaskConfig): { fanout: 'per-sample' | 'batch'; reason: string } {
+  if (config.fanout !== 'auto') return { fanout: config.fanout, reason: 'set in the config' };
+  if (task.kind === 'agent') return { fanout: 'per-sample', reason: 'auto: agent task' };
+  const window = windowFor(config, model);
+  return window <= AUTO_PER_SAMPLE_MAX_WINDOW
+    ? { fanout: 'per-sample', reason: `auto: window ${window} <= ${AUTO_PER_SAMPLE_MAX_WINDOW}` }
+    : { fanout: 'batch', reason: `auto: window ${window} > ${AUTO_PER_SAMPLE_MAX_WINDOW}` };
+}
 
 /**
  * The inference queues an assignment's models use beyond the shared one: GPU-tagged queues, and rate-

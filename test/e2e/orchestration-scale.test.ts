@@ -25,7 +25,8 @@ test('one job of 5,000 samples with a window of 50 continues as new and complete
   const env = stackEnv(getStack());
   worker = await startWorkerProcess(env);
   store = await openStore(getStack().mongoUrl);
-  const config = writeWorkload(dir, { name: 'big', models: 1, tasks: 1, samples: 5000, salt: 'big', concurrency: 50 });
+  // Per sample on purpose (a window of 50 would run in batch fan-out by default): the job's continue-as-new is tested.
+  const config = writeWorkload(dir, { name: 'big', models: 1, tasks: 1, samples: 5000, salt: 'big', concurrency: 50, extra: { fanout: 'per-sample' } });
   const res = await runCli(['start', config, '--json', '--id', 'big-job'], { env });
   assert.equal(res.code, 0, res.stderr);
   const end = await runCli(['watch', 'big-job'], { env, timeoutMs: 900_000 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { formatSummary, validateAssignment } from '../../../src/cli/validate';
 import { UsageError } from '../../../src/cli/errors';
+import { AssignmentConfigSchema } from '../../../src/config/schema';
+import { AUTO_PER_SAMPLE_MAX_WINDOW, fanoutFor } from '../../../src/plan/jobs';
 
 const CONFIGS = path.resolve(__dirname, '..', '..', '..', '..', 'configs');
 
@@ -20,6 +22,21 @@ describe('evalctl validate', () => {
     const text = formatSummary(s);
     assert.match(text, /requests: 2 models x 340 samples = 680/);
     assert.ok(text.split('\n').length < 25, 'one screen');
+  });
+
+  it('shows the fan-out each model runs with: auto decides by the window, a config setting is kept', async () => {
+    const s = await validateAssignment({ config: path.join(CONFIGS, 'demo.yaml') });
+    for (const m of s.models) assert.match(m.fanout, /^(per-sample \(auto: window \d+ <= 16\)|batch \(auto: window \d+ > 16\))$/);
+    assert.match(formatSummary(s), /fanout (per-sample|batch) \(auto: window/);
+    const config = AssignmentConfigSchema.parse({
+      name: 'f', models: [{ id: 'wide', provider: { kind: 'simulated' }, concurrency: 64 }, { id: 'narrow', provider: { kind: 'simulated' }, concurrency: 8 }],
+      tasks: [{ id: 't', dataset: { samples: [{ question: 'q', target: '1' }] }, prompt: '{{question}}', scorer: { kind: 'exact' } }],
+    });
+    const [wide, narrow] = config.models;
+    assert.equal(config.fanout, 'auto', 'a config that says nothing is auto');
+    assert.deepEqual(fanoutFor(config, wide, config.tasks[0]), { fanout: 'batch', reason: `auto: window 64 > ${AUTO_PER_SAMPLE_MAX_WINDOW}` });
+    assert.deepEqual(fanoutFor(config, narrow, config.tasks[0]), { fanout: 'per-sample', reason: `auto: window 8 <= ${AUTO_PER_SAMPLE_MAX_WINDOW}` });
+    assert.deepEqual(fanoutFor({ ...config, fanout: 'per-sample' }, wide, config.tasks[0]), { fanout: 'per-sample', reason: 'set in the config' });
   });
 
   it('--models/--tasks build the same kind of assignment', async () => {
