@@ -4,16 +4,20 @@
  * runs a subset: a kind, or files whose path contains TEXT. `chaos` (the long fault-injection suite, `npm run
  * chaos`), `real` (against a real llama.cpp model server, `npm run test:real`) and `guide` (the documented
  * getting-started paths typed as a user would, `npm run test:guide`) run only when named; a short subset of
- * chaos and real is part of e2e.
+ * chaos and real is part of e2e. `cluster` (`npm run test:cluster`) runs test/cluster and the e2e files in
+ * CLUSTER_E2E on the Temporal server with PostgreSQL (src/dev/cluster.ts) instead of the dev server.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { GoToolchainError } from '../src/dev/go';
+import { ensureTemporalServer } from '../src/dev/temporal-server';
 import { ensureTools, needsFerretdb } from '../src/dev/tools';
 import { ensureRealModel, RealModelSetupError } from './real-model';
 
-const KINDS = ['unit', 'workflow', 'e2e', 'chaos', 'real', 'guide'] as const;
+const KINDS = ['unit', 'workflow', 'e2e', 'chaos', 'real', 'guide', 'cluster'] as const;
+/** The e2e files the cluster suite runs: orchestration, dedup, cancel and pause, worker kills, batch, agents. */
+const CLUSTER_E2E = ['orchestration', 'orchestration-faults', 'dedup', 'batch-fanout', 'agent'].map((n) => join('dist', 'test', 'e2e', `${n}.test.js`));
 /** Kinds run when none is named: everything but the long fault-injection, real-model and guide suites. */
 const DEFAULT_KINDS: readonly string[] = ['unit', 'workflow', 'e2e'];
 const ROOT = join(__dirname, '..', '..');
@@ -39,6 +43,7 @@ function select(args: string[]): string[] {
   const kinds = args.filter((a) => (KINDS as readonly string[]).includes(a));
   const texts = args.filter((a) => !(KINDS as readonly string[]).includes(a));
   const files = testFiles(kinds.length ? kinds : DEFAULT_KINDS);
+  if (kinds.includes('cluster')) files.push(...CLUSTER_E2E.map((f) => join(ROOT, f)).filter((f) => existsSync(f)));
   return texts.length ? files.filter((f) => texts.some((t) => relative(ROOT, f).includes(t))) : files;
 }
 
@@ -63,6 +68,7 @@ async function main(): Promise<number> {
   if (needServers) {
     const started = Date.now();
     await ensureTools({ ferretdb: needsFerretdb() });
+    if (process.argv.includes('cluster')) await prepareCluster();
     process.stderr.write(`run-tests: server binaries ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
   }
   if (files.some((f) => f.includes('real-model') && !relative(ROOT, f).startsWith(join('dist', 'test', 'unit')))) await prepareRealModel();
@@ -83,6 +89,16 @@ async function prepareRealModel(): Promise<void> {
     if (!(err instanceof RealModelSetupError)) throw err;
     process.stderr.write(`run-tests: the real model server could not be installed, its tests will fail: ${err.message}\n`);
   }
+}
+
+/** The cluster suite: PostgreSQL 15 (installed by the script when missing) and the Temporal server, built once. */
+async function prepareCluster(): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [join(ROOT, 'scripts', 'ensure-postgresql.sh')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/ensure-postgresql.sh failed (exit ${code}); the cluster suite needs PostgreSQL 15`))));
+  });
+  await ensureTemporalServer();
+  process.env.EVALCTL_TEST_CLUSTER = '1';
 }
 
 /** The browser test needs Debian's chromium; the script installs it once (root + apt-get) or says why it cannot. */

@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,17 @@ import { isAlive, killNow } from '../../src/dev/processes';
 import { isPortFree } from '../../src/dev/net';
 import { clearPartState, readStackState, stackPaths } from '../../src/dev/state';
 import { waitFor } from './wait';
+import type { Cluster } from '../../src/dev/cluster';
+import { startCluster } from '../../src/dev/cluster';
+
+/**
+ * EVALCTL_TEST_CLUSTER=1 (set by `npm run test:cluster`) puts every test stack's Temporal side on the
+ * production Temporal server with PostgreSQL, 4 history shards and SQL visibility (src/dev/cluster.ts)
+ * instead of the dev server; MongoDB is the same as usual.
+ */
+export function clusterMode(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.EVALCTL_TEST_CLUSTER === '1';
+}
 
 /** Knobs for a private test stack; the defaults fit almost every test. */
 export interface TestStackOptions {
@@ -30,11 +41,11 @@ export interface TestStack {
   dataDir: string;
   /** Stops both servers, waits until they are gone and removes the data dir. Safe to call twice. */
   stop(): Promise<void>;
-  /** Stops the Temporal dev server (its data stays) for fault tests. */
+  /** Stops the Temporal server (the dev server, or the cluster's; its data stays) for fault tests. */
   stopTemporal(): Promise<void>;
-  /** Restarts the Temporal dev server on the same ports and database file. */
+  /** Restarts the Temporal server on the same ports and database. */
   startTemporal(): Promise<void>;
-  /** Kills the Temporal dev server with SIGKILL (a crash: no graceful shutdown), waits until it is gone. */
+  /** Kills the Temporal server with SIGKILL (a crash: no graceful shutdown), waits until it is gone. */
   killTemporal(): Promise<void>;
   /** Stops the MongoDB-compatible server (its data stays); a no-op for an external EVALCTL_MONGO_URL. */
   stopMongo(): Promise<void>;
@@ -50,8 +61,9 @@ export function withDbName(url: string, dbName: string): string {
 }
 
 /** Kills whatever a stack still runs when the test process exits without stop() (a crash, a bail-out). */
-function killOnExit(dataDir: string): () => void {
+function killOnExit(dataDir: string, extra: { kill?: () => void } = {}): () => void {
   const hook = (): void => {
+    extra.kill?.();
     const s = readStackState(dataDir);
     if (s.temporal) killNow(s.temporal.pid);
     if (s.mongo?.pid !== undefined && s.mongo.kind !== 'external') killNow(s.mongo.pid);
@@ -79,6 +91,7 @@ function killOnExit(dataDir: string): () => void {
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'evalctl-test-'));
   const dbName = opts.dbName ?? `evalctl_test_${randomBytes(4).toString('hex')}`;
+  if (clusterMode()) return startClusterTestStack(opts, dataDir, dbName);
   const base: StackOptions = { dataDir, temporalPort: 0, uiPort: 0, mongoPort: 0, dbName, startTimeoutMs: opts.startTimeoutMs };
   const unhook = killOnExit(dataDir);
   let up;
@@ -120,6 +133,52 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     startTemporal: async () => void (await startTemporal(again)),
     stopMongo: async () => void (await stopMongo(dataDir)),
     startMongo: async () => void (await startMongo(again)),
+  };
+}
+
+/** The same stack with its Temporal side on the cluster (PostgreSQL + the Temporal server). */
+async function startClusterTestStack(opts: TestStackOptions, dataDir: string, dbName: string): Promise<TestStack> {
+  const base: StackOptions = { dataDir, temporalPort: 0, uiPort: 0, mongoPort: 0, dbName, startTimeoutMs: opts.startTimeoutMs };
+  const extra: { kill?: () => void } = {};
+  const unhook = killOnExit(dataDir, extra);
+  let cluster: Cluster | undefined;
+  let mongoUrl: string;
+  try {
+    await chmod(dataDir, 0o755); // PostgreSQL runs as its own user under root and must reach its folder
+    const mongo = await startMongo(base);
+    mongoUrl = mongo.state.url;
+    cluster = await startCluster({ dataDir: join(dataDir, 'cluster'), startTimeoutMs: opts.startTimeoutMs });
+    extra.kill = cluster.killNow;
+  } catch (err) {
+    await stopMongo(dataDir).catch(() => undefined);
+    unhook();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const c = cluster;
+  let stopped = false;
+  return {
+    temporalAddress: c.temporalAddress,
+    namespace: c.namespace,
+    mongoUrl: withDbName(mongoUrl, dbName),
+    // A production server has no embedded Web UI; links point at the frontend's HTTP API port instead.
+    uiUrl: c.httpUrl,
+    dataDir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await c.stop();
+      await stopMongo(dataDir);
+      unhook();
+      const keep = opts.keepDataDir || process.env.EVALCTL_KEEP_TEST_DATA === '1';
+      if (keep) process.stderr.write(`test stack data kept in ${dataDir}\n`);
+      else await rm(dataDir, { recursive: true, force: true });
+    },
+    stopTemporal: () => c.stopTemporal(),
+    killTemporal: () => c.killTemporal(),
+    startTemporal: () => c.startTemporal(),
+    stopMongo: async () => void (await stopMongo(dataDir)),
+    startMongo: async () => void (await startMongo({ ...base, mongoPort: Number(new URL(mongoUrl).port) })),
   };
 }
 
