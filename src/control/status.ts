@@ -105,16 +105,14 @@ function storedJob(job: JobDoc): JobStatusView {
 
 /** A job's live counts, never below the stored ones; undefined when its workflow does not answer in time. */
 async function liveJob(temporal: TemporalHandle, job: JobDoc): Promise<JobStatusView | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), QUERY_TIMEOUT_MS)));
+  // A gRPC deadline, not a race against a timer: a query that lost a race would go on retrying after the
+  // command closed its connection (and crash it with "Channel has been shut down").
   try {
-    const progress = await Promise.race([temporal.client.workflow.getHandle(job.workflowId).query(jobProgressQuery), timeout]);
-    if (!progress) return undefined;
+    const handle = temporal.client.workflow.getHandle(job.workflowId);
+    const progress = await temporal.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(jobProgressQuery));
     return { ...storedJob(job), status: progress.status, counts: atLeast(progress.counts, job.counts) };
   } catch {
     return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -216,7 +216,7 @@ test('cancel mid-episode: the run ends canceled, model turns in flight end, none
   }, { timeoutMs: 30_000, message: 'every model turn in flight to end' });
   assert.ok(calls.some((e) => e.event === 'end'), 'turns ran before the cancel');
   assert.deepEqual(calls.filter((e) => e.event === 'start' && e.t > returnedAt), [], 'no model turn starts after cancel returns');
-  await waitFor(async () => (await store.sessions.countDocuments({ assignmentId: id })) === 0, { timeoutMs: 30_000, message: 'the sessions of canceled episodes to close' });
+  await waitFor(async () => (await store.sessions.countDocuments({ assignmentId: id })) === 0, { timeoutMs: 90_000, message: 'the sessions of canceled episodes to close' });
   // Episodes in flight at the cancel are recorded canceled by their own workflow (not only counted so).
   assert.ok(await store.samples.countDocuments({ assignmentId: id, status: 'canceled' }) >= 1, 'in-flight episodes recorded canceled');
 });
