@@ -147,8 +147,9 @@ test('--slots bounds the worker\'s model calls over every queue it polls', async
   workers.push(slotted);
   const resources = { gpuType: 'slotq' };
   const models = [
-    { id: 'sl-limited', provider: { kind: 'simulated', latencyMs: 300 }, rateLimit: { requestsPerSecond: 100 }, concurrency: 8, resources },
-    { id: 'sl-tagged', provider: { kind: 'simulated', latencyMs: 300 }, concurrency: 8, resources },
+    // Different seeds: models alike in all else would share sample keys, and one would reuse the other's answers.
+    { id: 'sl-limited', provider: { kind: 'simulated', latencyMs: 300, seed: 1 }, rateLimit: { requestsPerSecond: 100 }, concurrency: 8, resources },
+    { id: 'sl-tagged', provider: { kind: 'simulated', latencyMs: 300, seed: 2 }, concurrency: 8, resources },
   ];
   const config = writeWorkload(dir, { name: 'slots', models: 0, tasks: 1, samples: 24, salt: 'slots-per-worker', extra: { models } });
   await runToEnd(env, config);
