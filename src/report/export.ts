@@ -6,8 +6,7 @@ import { stringify } from 'yaml';
 import { resolveOutputPath } from '../config/schema';
 import type { Store } from '../store/store';
 import type { AssignmentDoc, JobDoc } from '../store/documents';
-import { DETAIL_PAGE, iterateDetails } from './source';
-import { findByIds } from '../store/store';
+import { iterateDetails, withResults } from './source';
 import type { ResultDoc, SampleDoc } from '../store/documents';
 import { eventLine } from './events';
 import { buildSummary, cellOf } from './summary';
@@ -104,23 +103,7 @@ type LogResult = Pick<ResultDoc, '_id' | 'sampleId' | 'worker' | 'startedAt' | '
 async function* samplesWithResults(store: Store, job: JobDoc, withTranscript: boolean, onPage?: () => void): AsyncGenerator<[Pick<SampleDoc, 'index' | 'sampleKey' | 'status'>, LogResult | undefined]> {
   const cursor = store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { index: 1, sampleKey: 1, status: 1 } }).sort({ index: 1 });
   const projection = { sampleId: 1, worker: 1, startedAt: 1, finishedAt: 1, attempts: 1, errorType: 1, error: 1, latencyMs: 1, restarts: 1, ...(withTranscript ? { transcript: 1, episode: 1 } : {}) };
-  let page: Array<Pick<SampleDoc, 'index' | 'sampleKey' | 'status'>> = [];
-  const drain = async function* (): AsyncGenerator<[Pick<SampleDoc, 'index' | 'sampleKey' | 'status'>, LogResult | undefined]> {
-    const results = new Map((await findByIds(store, store.results, [...new Set(page.map((p) => p.sampleKey))], projection)).map((r) => [r._id, r as LogResult]));
-    const rows = page.map((p): [typeof p, LogResult | undefined] => [p, results.get(p.sampleKey)]);
-    page = [];
-    onPage?.();
-    yield* rows;
-  };
-  try {
-    for await (const s of cursor) {
-      page.push(s);
-      if (page.length >= DETAIL_PAGE) yield* drain();
-    }
-    if (page.length > 0) yield* drain();
-  } finally {
-    await cursor.close();
-  }
+  yield* withResults<Pick<SampleDoc, 'index' | 'sampleKey' | 'status'>, LogResult>(store, cursor, projection, onPage);
 }
 
 /**

@@ -24,6 +24,8 @@ export interface DetailScope {
   jobId?: string;
 }
 
+type DetailSample = { modelId: string; taskId: string; index: number; sampleKey: string; status: DetailRow['status'] };
+
 /**
  * Every sample of an assignment (or of one of its jobs), ordered by job and index, joined with its
  * result. `onPage` runs after each page (activities heartbeat there).
@@ -32,13 +34,24 @@ export async function* iterateDetails(store: Store, scope: DetailScope, onPage?:
   const filter = scope.jobId ? { assignmentId: scope.assignmentId, jobId: scope.jobId } : { assignmentId: scope.assignmentId };
   const cursor = store.samples
     .find(filter, { projection: { modelId: 1, taskId: 1, jobId: 1, index: 1, sampleKey: 1, status: 1 } })
-    .sort({ jobId: 1, index: 1 });
-  let page: Array<{ modelId: string; taskId: string; index: number; sampleKey: string; status: DetailRow['status'] }> = [];
-  const drain = async function* (): AsyncGenerator<DetailRow> {
-    const keys = [...new Set(page.map((s) => s.sampleKey))];
-    const results = await findByIds(store, store.results, keys, DETAIL_RESULT_PROJECTION);
-    const byKey = new Map(results.map((r) => [r._id, r as DetailResult]));
-    const rows = page.map((s) => detailRow(s, byKey.get(s.sampleKey)));
+    .sort({ jobId: 1, index: 1 }) as AsyncIterable<DetailSample> & { close(): Promise<void> };
+  for await (const [s, result] of withResults<DetailSample, DetailResult>(store, cursor, DETAIL_RESULT_PROJECTION, onPage)) {
+    yield detailRow(s, result);
+  }
+}
+
+/**
+ * Sample records from a cursor, each joined with its stored result (`projection` of it), read a page at a
+ * time by `_id`; `onPage` runs after each page (activities heartbeat there). Closes the cursor.
+ */
+export async function* withResults<S extends { sampleKey: string }, R>(
+  store: Store, cursor: AsyncIterable<S> & { close(): Promise<void> }, projection: Record<string, number>, onPage?: () => void,
+): AsyncGenerator<[S, R | undefined]> {
+  let page: S[] = [];
+  const drain = async function* (): AsyncGenerator<[S, R | undefined]> {
+    const results = await findByIds(store, store.results, [...new Set(page.map((p) => p.sampleKey))], projection);
+    const byKey = new Map(results.map((r) => [r._id, r as R]));
+    const rows = page.map((p): [S, R | undefined] => [p, byKey.get(p.sampleKey)]);
     page = [];
     onPage?.();
     yield* rows;
