@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { aggregate, percentile } from '../src/metrics';
+import { aggregate, aggregateEpochs, percentile, type ScoreValue } from '../src/metrics';
+import { epochPosition } from '../src/datasets';
 import { emptyCounts, type AssignmentStatus, type Counts } from '../src/contracts';
-import type { FailOnError } from '../src/config/schema';
-import { figuresOf, type JobDoc, type JobMetrics, type ResultDoc, type ResultFigures } from '../src/store/documents';
+import type { FailOnError, TaskConfig } from '../src/config/schema';
+import { figuresOf, type JobDoc, type JobMetrics, type MetricSummary, type ResultDoc, type ResultFigures } from '../src/store/documents';
 import { findByIds } from '../src/store/store';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { followUpEnding } from '../src/report/ending';
@@ -13,62 +14,109 @@ export interface JobSummary {
   metrics: JobMetrics;
 }
 
+/** A job's epochs and how a sample's epoch scores are reduced (one epoch: scores are aggregated as they are). */
+export interface EpochSetting {
+  epochs: number;
+  reducer: string;
+}
+
+/** The epochs of a task as finalisation reduces them. */
+export function epochSettingOf(task: TaskConfig | undefined): EpochSetting {
+  return task && task.kind !== 'agent' ? { epochs: task.epochs ?? 1, reducer: task.reducer } : { epochs: 1, reducer: 'mean' };
+}
+
 /**
  * Recomputes a job's counts and metrics from MongoDB, streaming its sample records. Records written with
  * their result carry its score and figures; the others (older records, late adoptions) are completed from
- * the results, read by key in pages.
+ * the results, read by key in pages. With epochs, the scores of each sample's epochs are reduced first.
  */
-export async function summarizeJob(deps: ActivityDeps, job: Pick<JobDoc, 'assignmentId' | 'jobId'>, total: number): Promise<JobSummary> {
+export async function summarizeJob(
+  deps: ActivityDeps, job: Pick<JobDoc, 'assignmentId' | 'jobId'>, total: number, setting: EpochSetting = { epochs: 1, reducer: 'mean' },
+): Promise<JobSummary> {
   const counts = emptyCounts(total);
-  const scores: Array<{ value: number; passed?: boolean }> = [];
+  const scores = new ScoreCollector(total, setting);
   const latencies: number[] = [];
   const tokens = { input: 0, output: 0 };
   let cost = 0;
-  const add = (score: { value: number; passed?: boolean } | null, figures: ResultFigures): void => {
-    if (score) scores.push(score);
+  const add = (index: number, score: ScoreValue | null, figures: ResultFigures): void => {
+    if (score) scores.add(index, score);
     if (typeof figures.latencyMs === 'number') latencies.push(figures.latencyMs);
     tokens.input += figures.inputTokens;
     tokens.output += figures.outputTokens;
     cost += figures.cost;
   };
-  let page: string[] = [];
+  let page: Array<{ key: string; index: number }> = [];
   const flush = async (): Promise<void> => {
-    const keys = page;
+    const wanted = page;
     page = [];
-    if (keys.length === 0) return;
-    const results = await findByIds(deps.store, deps.store.results, keys, { score: 1, latencyMs: 1, usage: 1, cost: 1 });
+    if (wanted.length === 0) return;
+    const results = await findByIds(deps.store, deps.store.results, wanted.map((w) => w.key), { score: 1, latencyMs: 1, usage: 1, cost: 1 });
     const byKey = new Map(results.map((r) => [r._id, r as Pick<ResultDoc, 'score' | 'latencyMs' | 'usage' | 'cost'>]));
-    for (const key of keys) {
+    for (const { key, index } of wanted) {
       const r = byKey.get(key);
-      if (r) add(r.score ? { value: r.score.value, passed: r.score.passed } : null, figuresOf(r));
+      if (r) add(index, r.score ? { value: r.score.value, passed: r.score.passed } : null, figuresOf(r));
     }
   };
-  const cursor = deps.store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { sampleKey: 1, status: 1, score: 1, passed: 1, figures: 1 } });
+  const cursor = deps.store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { index: 1, sampleKey: 1, status: 1, score: 1, passed: 1, figures: 1 } });
   let seen = 0;
   for await (const s of cursor) {
     counts[s.status] += 1;
     if ((++seen) % 1_000 === 0) Context.current().heartbeat();
     if (s.status !== 'succeeded' && s.status !== 'reused') continue;
     if (s.figures) {
-      add(typeof s.score === 'number' ? { value: s.score, ...(typeof s.passed === 'boolean' ? { passed: s.passed } : {}) } : null, s.figures);
+      add(s.index, typeof s.score === 'number' ? { value: s.score, ...(typeof s.passed === 'boolean' ? { passed: s.passed } : {}) } : null, s.figures);
       continue;
     }
-    page.push(s.sampleKey);
+    page.push({ key: s.sampleKey, index: s.index });
     if (page.length >= 500) await flush();
   }
   await flush();
   const ended = counts.succeeded + counts.failed + counts.reused + counts.canceled;
   counts.canceled += Math.max(0, total - ended);
-  const score = scores.length > 0 ? aggregate(scores) : null;
   return {
     counts,
     metrics: {
-      score: score ? { n: score.n, mean: score.mean, ci95: score.ci95, method: score.method } : null,
+      score: scores.summary(),
       latencyMs: { p50: finiteOrNull(percentile(latencies, 50)), p95: finiteOrNull(percentile(latencies, 95)) },
       tokens,
       cost,
     },
   };
+}
+
+/**
+ * Scores of a job's sample records, grouped by dataset sample when the job has epochs (position p is
+ * sample p mod n of epoch p / n + 1, see withEpochs), and summarised with a 95% interval over samples.
+ */
+class ScoreCollector {
+  private readonly flat: ScoreValue[] = [];
+  private readonly bySample = new Map<number, ScoreValue[]>();
+  private readonly rows: number;
+
+  constructor(total: number, private readonly setting: EpochSetting) {
+    this.rows = setting.epochs > 1 ? Math.max(1, Math.floor(total / setting.epochs)) : total;
+  }
+
+  add(index: number, score: ScoreValue): void {
+    if (this.setting.epochs <= 1) {
+      this.flat.push(score);
+      return;
+    }
+    const { row } = epochPosition(index, this.rows);
+    const list = this.bySample.get(row);
+    if (list) list.push(score);
+    else this.bySample.set(row, [score]);
+  }
+
+  summary(): MetricSummary | null {
+    if (this.setting.epochs <= 1) {
+      const score = this.flat.length > 0 ? aggregate(this.flat) : null;
+      return score ? { n: score.n, mean: score.mean, ci95: score.ci95, method: score.method } : null;
+    }
+    const score = aggregateEpochs(this.bySample.values(), this.setting.reducer);
+    if (!score) return null;
+    return { n: score.n, mean: score.mean, ci95: score.ci95, method: score.method, epochs: this.setting.epochs, reducer: this.setting.reducer, samples: this.rows };
+  }
 }
 
 /** MongoDB-compatible servers differ on NaN (FerretDB refuses it), so "no value" is stored as null. */
@@ -120,7 +168,10 @@ export function finalizeActivities(deps: ActivityDeps, configs: ConfigCache) {
       const config = await configs.get(assignmentId);
       const jobs = await deps.store.jobs.find({ assignmentId }).sort({ _id: 1 }).toArray();
       const summaries = [];
-      for (const job of jobs) summaries.push({ job, summary: await summarizeJob(deps, job, job.counts.total) });
+      for (const job of jobs) {
+        const setting = epochSettingOf(config.tasks.find((t) => t.id === job.taskId));
+        summaries.push({ job, summary: await summarizeJob(deps, job, job.counts.total, setting) });
+      }
       const verdict = failureVerdict(config.failOnError, summaries.map(({ job, summary }) => ({ jobId: job.jobId, counts: summary.counts })));
       const totals = emptyCounts();
       for (const { job, summary } of summaries) {

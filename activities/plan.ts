@@ -83,6 +83,7 @@ export async function prepareSamples(
   const reused = prepared.filter((p) => p.reused);
   await recordSampleDocs(deps, reused.map((p) => ({
     assignmentId, jobId: job.jobId, modelId: job.modelId, taskId: job.taskId, index: p.index, sampleKey: p.sampleKey,
+    ...(keyed.get(p.index)?.sample.epoch ? { epoch: keyed.get(p.index)?.sample.epoch } : {}),
     status: 'reused' as const, score: reusedScores.get(p.sampleKey)?.value ?? null, passed: reusedScores.get(p.sampleKey)?.passed ?? null,
     ...(reusedFigures.has(p.sampleKey) ? { figures: reusedFigures.get(p.sampleKey) } : {}),
   })));
@@ -105,9 +106,11 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
 function comparableTaskOf(task: TaskConfig, samples: { viewHash: string; count: number }): { taskKey: string; taskLabel: string } {
   const limit = task.kind === 'agent' ? task.limit : task.dataset.limit;
   const scorer = task.scorer?.kind ?? 'environment';
+  const epochs = task.kind === 'agent' ? 1 : task.epochs ?? 1;
+  const setup = epochs > 1 ? `, ${task.kind === 'agent' ? '' : task.reducer} of ${epochs} epochs` : '';
   return {
     taskKey: comparableTaskKey(task, samples.viewHash),
-    taskLabel: `${scorer}, ${samples.count} samples${limit !== undefined ? ` (limit ${limit})` : ''}, data ${samples.viewHash.slice(0, 8)}`,
+    taskLabel: `${scorer}${setup}, ${samples.count / epochs} samples${limit !== undefined ? ` (limit ${limit})` : ''}, data ${samples.viewHash.slice(0, 8)}`,
   };
 }
 

@@ -27,6 +27,8 @@ export interface SampleRecord {
   taskId: string;
   index: number;
   sampleKey: string;
+  /** Epoch (1-based) of a task with epochs, when the writer knows it. */
+  epoch?: number;
   status: SampleStatus;
   score: number | null;
   passed?: boolean | null;
@@ -125,10 +127,11 @@ async function writeSampleDocs(deps: ActivityDeps, ops: AnyBulkWriteOperation<Sa
 /** Sample records for every waiter of an execution. */
 export function waiterRecords(
   sample: SampleWorkflowInput, waiters: SampleWaiter[], status: SampleStatus, score: number | null, passed?: boolean | null, figures?: ResultFigures,
+  epoch?: number,
 ): SampleRecord[] {
   return waiters.map((w) => ({
     assignmentId: w.assignmentId, jobId: w.jobId, modelId: sample.modelId, taskId: sample.taskId, index: w.index,
-    sampleKey: sample.sampleKey, status, score, passed: passed ?? null, ...(figures ? { figures } : {}),
+    sampleKey: sample.sampleKey, ...(epoch !== undefined ? { epoch } : {}), status, score, passed: passed ?? null, ...(figures ? { figures } : {}),
   }));
 }
 
@@ -158,7 +161,7 @@ export async function storeResults(deps: ActivityDeps, items: StoredResult[]): P
   });
   await recordSampleDocs(
     deps,
-    items.flatMap(({ sample, waiters, doc, score }) => waiterRecords(sample, waiters, 'succeeded', score?.value ?? null, score?.passed ?? null, figuresOf(doc))),
+    items.flatMap(({ sample, waiters, doc, score }) => waiterRecords(sample, waiters, 'succeeded', score?.value ?? null, score?.passed ?? null, figuresOf(doc), doc.epoch)),
     { resultsToo: false },
   );
 }
@@ -176,6 +179,7 @@ export async function storeSuccess(
 /** What a failed sample's result keeps: the failure's facts and, when they can be read, the sample's content. */
 export interface FailureRecord extends FailureFacts {
   sampleId?: string;
+  epoch?: number;
   input?: string;
   target?: unknown;
 }
@@ -188,12 +192,12 @@ export async function storeOutcome(
   deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], status: 'failed' | 'canceled', error: string, failure?: FailureRecord,
 ): Promise<SampleOutcome> {
   if (status === 'failed') await storeFailure(deps, sample, error, failure ?? { errorType: null, attempts: null });
-  await recordSampleDocs(deps, waiterRecords(sample, waiters, status, null));
+  await recordSampleDocs(deps, waiterRecords(sample, waiters, status, null, null, undefined, failure?.epoch));
   return { index: sample.index, sampleKey: sample.sampleKey, status, error };
 }
 
 /** The sample's id, rendered prompt and target, read again from the dataset; nothing when it cannot be read. */
-export async function failedSampleContent(configs: ConfigCache, sample: SampleWorkflowInput): Promise<Pick<FailureRecord, 'sampleId' | 'input' | 'target'>> {
+export async function failedSampleContent(configs: ConfigCache, sample: SampleWorkflowInput): Promise<Pick<FailureRecord, 'sampleId' | 'input' | 'target' | 'epoch'>> {
   try {
     const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
     const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
@@ -203,7 +207,7 @@ export async function failedSampleContent(configs: ConfigCache, sample: SampleWo
     } catch {
       input = undefined;
     }
-    return { sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...(input === undefined ? {} : { input }) };
+    return { sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...(input === undefined ? {} : { input }), ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}) };
   } catch {
     // The dataset changed or is gone: that is usually why the sample failed; the error says so.
     return {};
@@ -264,6 +268,7 @@ async function storeFailure(deps: ActivityDeps, sample: SampleWorkflowInput, err
     ...(failure.input !== undefined ? { input: failure.input } : {}),
     ...(failure.target !== undefined ? { target: failure.target } : {}),
     ...(failure.attempts !== null ? { attempts: failure.attempts } : {}),
+    ...(failure.epoch !== undefined ? { epoch: failure.epoch } : {}),
   };
   const fallback = { sampleId: String(sample.index), input: '', target: null, attempts: 1 };
   const onInsert = Object.fromEntries(Object.entries(fallback).filter(([k]) => !(k in known)));

@@ -64,7 +64,7 @@ export function resultDocOf(
   const now = new Date();
   return {
     inferenceKey: sample.inferenceKey, status: score ? 'succeeded' : 'inferred', modelId: sample.modelId, taskId: sample.taskId,
-    sampleId: keyed.sample.id, sampleIndex: sample.index, input: inferred.input, prediction: inferred.prediction,
+    sampleId: keyed.sample.id, sampleIndex: sample.index, ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}), input: inferred.input, prediction: inferred.prediction,
     target: keyed.sample.target ?? null, score, error: null, errorType: null, attempts: inferred.attempts,
     latencyMs: inferred.latencyMs, usage: inferred.usage, cost: costOf(inferred.usage, model.pricing), worker: inferred.worker,
     startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,

@@ -416,5 +416,6 @@ function failureRecordOf(err: unknown, task: TaskConfig, keyed: KeyedSample): Fa
   return {
     errorType: errorTypeOf(err), attempts: typeof attempts === 'number' ? attempts : 1,
     sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...(input === undefined ? {} : { input }),
+    ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}),
   };
 }

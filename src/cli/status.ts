@@ -21,7 +21,7 @@ export function formatStatus(view: AssignmentStatusView): string {
   }
   for (const job of view.jobs) {
     const j = job.counts;
-    const score = job.metrics?.score ? ` score ${scoreText(job.metrics.score)}${coverageText(job.metrics.score.n, j)}` : '';
+    const score = job.metrics?.score ? ` score ${scoreText(job.metrics.score)}${coverageText(job.metrics.score, j)}` : '';
     const overall = job.overall === undefined ? '' : ` overall ${overallText(job.overall)}`;
     lines.push(`  ${job.jobId}: ${job.status} ${doneOf(j)}/${j.total} (${j.succeeded} ok, ${j.reused} reused, ${j.failed} failed, ${j.canceled} canceled)${score}${overall}`);
   }

@@ -14,7 +14,8 @@ export interface ValidationSummary {
   source: string;
   /** `fanout`: how the model's jobs would start samples, and why (agent tasks always run per sample). */
   models: Array<{ id: string; provider: string; concurrency: number; fanout: string }>;
-  tasks: Array<{ id: string; samples: number; scorer: string; dataset: string }>;
+  /** `samples` counts requests per model: dataset samples x `epochs` (absent for one epoch). */
+  tasks: Array<{ id: string; samples: number; scorer: string; dataset: string; epochs?: number; reducer?: string }>;
   totalSamples: number;
   totalRequests: number;
 }
@@ -54,7 +55,8 @@ export async function validateAssignment(opts: ValidateOptions): Promise<Validat
         continue;
       }
       const source = task.dataset.path ? path.relative(process.cwd(), task.dataset.path) : `inline (${task.dataset.samples?.length ?? 0})`;
-      tasks.push({ id: task.id, samples: dataset.count, scorer: scorerKind(task.scorer), dataset: source });
+      const epochs = (task.epochs ?? 1) > 1 ? { epochs: task.epochs, reducer: task.reducer } : {};
+      tasks.push({ id: task.id, samples: dataset.count, scorer: scorerKind(task.scorer), dataset: source, ...epochs });
     } catch (err) {
       if (err instanceof DatasetError) throw new UsageError(`task ${task.id}: ${err.message}`);
       throw err;
@@ -96,7 +98,7 @@ export function formatSummary(s: ValidationSummary): string {
     ...s.models.map((m) => `  ${pad(m.id, idWidth)}${pad(m.provider, 48)} concurrency ${m.concurrency}, fanout ${m.fanout}`),
     '',
     `tasks (${s.tasks.length}):`,
-    ...s.tasks.map((t) => `  ${pad(t.id, idWidth)}${pad(`${t.samples} samples`, 16)}${pad(t.scorer, 20)}${t.dataset}`),
+    ...s.tasks.map((t) => `  ${pad(t.id, idWidth)}${pad(`${t.samples} samples`, 16)}${pad(t.scorer, 20)}${t.dataset}${t.epochs ? ` (${t.samples / t.epochs} x ${t.epochs} epochs, ${t.reducer})` : ''}`),
     '',
     `samples: ${s.totalSamples}   requests: ${s.models.length} models x ${s.totalSamples} samples = ${s.totalRequests}`,
   ];

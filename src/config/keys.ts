@@ -61,6 +61,8 @@ export function taskIdentity(task: Pick<TaskConfig, 'prompt' | 'fewShot'>): Reco
 export interface SampleContent {
   fields: Record<string, unknown>;
   target?: unknown;
+  /** Epoch of a task with epochs: part of the key from epoch 2 on, so epoch 1 keeps the key of a run without epochs. */
+  epoch?: number;
 }
 
 /** Key of one inference request: sha256 hex of canonical {model identity, task identity, sample content}. */
@@ -74,7 +76,7 @@ export function inferenceKey(
       v: KEY_VERSION,
       model: modelIdentity(model),
       task: taskIdentity(task),
-      sample: { fields: sample.fields, target: sample.target },
+      sample: { fields: sample.fields, target: sample.target, epoch: sample.epoch !== undefined && sample.epoch > 1 ? sample.epoch : undefined },
     }),
   );
 }
@@ -99,6 +101,8 @@ export function sampleKey(inferenceKeyHex: string, scorer: ScorerConfig | undefi
  * shuffle, limit: the dataset's view hash), the prompt and few-shot examples, and the scorer. A smoke run
  * with `limit: 2`, another scorer or an edited dataset is another board.
  */
-export function comparableTaskKey(task: Pick<TaskConfig, 'prompt' | 'fewShot' | 'scorer'>, datasetViewHash: string): string {
-  return sha256Hex(canonicalJson({ v: KEY_VERSION, dataset: datasetViewHash, task: taskIdentity(task), scorer: task.scorer ? scorerIdentity(task.scorer) : null }));
+export function comparableTaskKey(task: Pick<TaskConfig, 'prompt' | 'fewShot' | 'scorer'> & { epochs?: number; reducer?: string }, datasetViewHash: string): string {
+  // Epochs and their reducer change what a score means (pass@5 is not pass@1); absent for one epoch, so older keys stand.
+  const epochs = task.epochs !== undefined && task.epochs > 1 ? { epochs: task.epochs, reducer: task.reducer ?? 'mean' } : undefined;
+  return sha256Hex(canonicalJson({ v: KEY_VERSION, dataset: datasetViewHash, task: taskIdentity(task), scorer: task.scorer ? scorerIdentity(task.scorer) : null, epochs }));
 }

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { AssignmentConfigSchema } from './schema';
+import { AssignmentConfigSchema, passAtKOf } from './schema';
 import type { AgentTaskConfig, AssignmentConfig } from './schema';
 import { ConfigError, formatPath, MAX_ISSUES_SHOWN } from './errors';
 import type { ConfigIssue, PathSegment } from './errors';
@@ -102,6 +102,7 @@ async function assemble(source: YamlSource, configDir: string): Promise<Assignme
   checkDuplicateIds(config, ctx);
   resolvePaths(config, ctx);
   checkScorers(config, ctx);
+  resolveEpochs(config, ctx);
   if (ctx.issues.length > 0) throw new ConfigError(sorted(ctx.issues));
   return config;
 }
@@ -221,5 +222,19 @@ function checkScorers(config: AssignmentConfig, ctx: Context): void {
     } catch (err) {
       ctx.add(['tasks', i, 'scorer', 'pattern'], `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
     }
+  });
+}
+
+/**
+ * The assignment's `epochs` becomes the epochs of every prompt task that sets none, so activities read one
+ * field; a `pass@k` reducer needs at least k epochs.
+ */
+function resolveEpochs(config: AssignmentConfig, ctx: Context): void {
+  config.tasks.forEach((task, i) => {
+    if (task.kind === 'agent') return;
+    if (task.epochs === undefined && config.epochs !== undefined) task.epochs = config.epochs;
+    const k = passAtKOf(task.reducer);
+    const epochs = task.epochs ?? 1;
+    if (k !== null && k > epochs) ctx.add(['tasks', i, 'reducer'], `${task.reducer} needs at least ${k} epochs, the task has ${epochs} (set epochs: ${k} or more)`);
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ModelConfigSchema, SlugSchema } from './schema-model';
 import { AgentTaskConfigSchema } from './schema-agent';
+import { EpochsSchema, ReducerSchema } from './schema-epochs';
 
 /** Task config schemas: what is asked (dataset, prompt) and how answers are judged (scorer). */
 
@@ -132,6 +133,8 @@ export const PromptTaskConfigSchema = z
       .describe('A template string (one user message) or chat messages, with {{field}} slots.'),
     fewShot: z.array(FewShotExampleSchema).default([]).describe('Worked examples prepended to every prompt.'),
     scorer: ScorerConfigSchema.default({ kind: 'exact', caseSensitive: false, ignorePunctuation: true, collapseWhitespace: true }),
+    epochs: EpochsSchema.optional(),
+    reducer: ReducerSchema.default('mean'),
   })
   .strict()
   .describe('A task under evaluation.');

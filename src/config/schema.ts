@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ModelConfigSchema, SlugSchema } from './schema-model';
 import { TaskConfigSchema } from './schema-task';
+import { EpochsSchema } from './schema-epochs';
 
 /**
  * The assignment config: models x tasks plus how to run them. Zod is the only source of its shapes;
@@ -10,6 +11,7 @@ import { TaskConfigSchema } from './schema-task';
 export * from './schema-model';
 export * from './schema-task';
 export * from './schema-agent';
+export * from './schema-epochs';
 
 /** Retries of one model or scorer call, mapped onto Temporal's retry policy. */
 export const RetryPolicySchema = z
@@ -93,6 +95,7 @@ const assignmentShape = {
       'How samples are started: auto (the default: per-sample for jobs whose window is at most 16 calls and for agent tasks, batch for wider windows, which per-sample fan-out cannot keep full on a Temporal dev server), per-sample (one child workflow per sample: adoption of runs of other assignments, per-sample view in the Web UI) or batch (a few shard workflows per job, each running its index range inside one long activity with an in-process pool of model calls, results stored in bulk, resumed from a heartbeat checkpoint after a lost worker: no history events per sample, for large and fast runs; no adoption; jobs with a judge or command scorer, or a rate-limited model, run one activity per sample in shards of 500).',
     ),
   failOnError: FailOnErrorSchema,
+  epochs: EpochsSchema.optional().describe('Epochs of every prompt task that sets none of its own (see tasks[].epochs). Default 1.'),
   notify: z.array(NotifySchema).default([]).describe('Notifications when the assignment ends.'),
 };
 

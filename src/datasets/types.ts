@@ -10,6 +10,8 @@ export interface Sample {
   fields: Record<string, unknown>;
   /** The expected answer, from the target column. */
   target?: unknown;
+  /** 1-based epoch of a task with epochs (absent without): each epoch is its own request. */
+  epoch?: number;
 }
 
 /** An opened dataset: counted and indexed, read by page without holding the samples in memory. */

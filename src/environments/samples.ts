@@ -1,16 +1,17 @@
 import { canonicalJson, sha256Hex } from '../config/canonical';
 import type { AgentTaskConfig, TaskConfig } from '../config/schema';
 import type { AgentRunSettings } from '../contracts';
-import { DatasetError, openDataset, type Dataset, type Sample } from '../datasets';
+import { DatasetError, openDataset, withEpochs, type Dataset, type Sample } from '../datasets';
 import { environmentFor, environmentIdentity } from './registry';
 import { UnknownTaskError, type SampleIndex } from './types';
 
 /**
  * The samples of any task, as a Dataset: a prompt task's dataset file, or an agent task's environment
  * indices. An agent sample's fields name the environment and the index, so its key changes with either.
+ * A prompt task with epochs repeats its dataset once per epoch (withEpochs).
  */
 export async function openTaskSamples(task: TaskConfig): Promise<Dataset> {
-  if (task.kind !== 'agent') return openDataset(task.dataset);
+  if (task.kind !== 'agent') return withEpochs(await openDataset(task.dataset), task.epochs ?? 1);
   const all = await indicesOf(task).catch((err: unknown) => {
     // A task the environment does not have can never run: the same permanent error as a missing dataset.
     if (err instanceof UnknownTaskError) throw new DatasetError(`task ${task.id}: environment ${task.environment.name}: ${err.message}`);

@@ -3,3 +3,4 @@ export { aggregate, percentile, wilson, tInterval, tQuantile975, bootstrapInterv
 export type { Aggregate, ScoreValue } from './aggregate';
 export { costOf, sumUsage } from './cost';
 export type { TokenUsage } from './cost';
+export { aggregateEpochs, epochPassed, passAtK, reduceEpochs } from './reduce';

@@ -33,7 +33,7 @@ export async function keyedSamples(model: ModelConfig, task: TaskConfig, indexes
   const samples = await readSamples(task, indexes);
   const keyed = new Map<number, KeyedSample>();
   for (const [index, sample] of samples) {
-    const ik = inferenceKey(model, task, { fields: sample.fields, target: sample.target });
+    const ik = inferenceKey(model, task, { fields: sample.fields, target: sample.target, epoch: sample.epoch });
     keyed.set(index, { sample, inferenceKey: ik, sampleKey: sampleKey(ik, task.scorer) });
   }
   return keyed;

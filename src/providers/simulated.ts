@@ -7,8 +7,9 @@ import type { InferenceRequest, Prediction, Provider, ProviderContext } from './
 
 /**
  * A simulated model, for demos, tests and benchmarks: no inference happens. Latency, the permanent
- * failures and right/wrong answers are seeded per (seed, sample key), so they repeat across runs;
- * retryable errors and 429s are drawn per call, so a retry can succeed like it would against a real endpoint.
+ * failures and right/wrong answers are seeded per (seed, sample key), so they repeat across runs; the sample
+ * key holds the epoch (from epoch 2 on), so each epoch of a task with epochs draws its own answer. Retryable
+ * errors and 429s are drawn per call, so a retry can succeed like it would against a real endpoint.
  */
 export class SimulatedProvider implements Provider {
   constructor(

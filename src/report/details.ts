@@ -7,6 +7,8 @@ export interface DetailRow {
   taskId: string;
   index: number;
   sampleId: string | null;
+  /** Epoch (1-based) of a task with epochs; null without epochs. */
+  epoch: number | null;
   sampleKey: string;
   status: SampleStatus;
   input: string | null;
@@ -25,23 +27,27 @@ export interface DetailRow {
 }
 
 /** The fields of a result document that details need. */
-export type DetailResult = Pick<ResultDoc, '_id' | 'sampleId' | 'input' | 'prediction' | 'target' | 'score' | 'error' | 'errorType' | 'attempts' | 'latencyMs' | 'usage' | 'cost'>;
+export type DetailResult = Pick<ResultDoc, '_id' | 'sampleId' | 'epoch' | 'input' | 'prediction' | 'target' | 'score' | 'error' | 'errorType' | 'attempts' | 'latencyMs' | 'usage' | 'cost'>;
 
 /** Projection that loads exactly the fields of DetailResult. */
 export const DETAIL_RESULT_PROJECTION = {
-  sampleId: 1, input: 1, prediction: 1, target: 1, score: 1, error: 1, errorType: 1, attempts: 1, latencyMs: 1, usage: 1, cost: 1,
+  sampleId: 1, epoch: 1, input: 1, prediction: 1, target: 1, score: 1, error: 1, errorType: 1, attempts: 1, latencyMs: 1, usage: 1, cost: 1,
 } as const;
 
 /**
  * Joins a sample outcome with the stored result of its key. The sample's own status wins: a result that
  * later succeeded for another assignment does not rewrite how this assignment's sample ended.
  */
-export function detailRow(sample: Pick<SampleDoc, 'modelId' | 'taskId' | 'index' | 'sampleKey' | 'status'>, result: DetailResult | undefined): DetailRow {
+export function detailRow(
+  sample: Pick<SampleDoc, 'modelId' | 'taskId' | 'index' | 'sampleKey' | 'status'> & { epoch?: number }, result: DetailResult | undefined,
+): DetailRow {
   return {
     modelId: sample.modelId,
     taskId: sample.taskId,
     index: sample.index,
     sampleId: result?.sampleId ?? null,
+    // The record's epoch first: epoch 1 shares its result with runs without epochs, which store none.
+    epoch: sample.epoch ?? result?.epoch ?? null,
     sampleKey: sample.sampleKey,
     status: sample.status,
     input: result?.input ?? null,
@@ -59,13 +65,13 @@ export function detailRow(sample: Pick<SampleDoc, 'modelId' | 'taskId' | 'index'
 }
 
 /** Column order of details in CSV and text tables. */
-export const DETAIL_COLUMNS = ['model', 'task', 'index', 'sampleId', 'status', 'score', 'passed', 'input', 'prediction', 'target', 'error', 'errorType', 'attempts', 'latencyMs'] as const;
+export const DETAIL_COLUMNS = ['model', 'task', 'index', 'sampleId', 'epoch', 'status', 'score', 'passed', 'input', 'prediction', 'target', 'error', 'errorType', 'attempts', 'latencyMs'] as const;
 
 /** A details row as strings, in DETAIL_COLUMNS order. */
 export function detailCells(row: DetailRow): string[] {
   const str = (x: unknown): string => (x === null || x === undefined ? '' : typeof x === 'string' ? x : JSON.stringify(x));
   return [
-    row.modelId, row.taskId, String(row.index), str(row.sampleId), row.status, str(row.score), str(row.passed),
+    row.modelId, row.taskId, String(row.index), str(row.sampleId), str(row.epoch), row.status, str(row.score), str(row.passed),
     str(row.input), str(row.prediction), str(row.target), str(row.error), str(row.errorType), str(row.attempts), str(row.latencyMs),
   ];
 }

@@ -18,10 +18,15 @@ export function scoreText(score: { mean: number; ci95: [number, number] } | null
 
 /**
  * How many samples a score covers, of how many, and how many failed: ` n=78/80 (2 failed)`. A failed
- * sample has no score, so the mean alone would hide it; this says it next to every score.
+ * sample has no score, so the mean alone would hide it; this says it next to every score. With epochs the
+ * score is over samples, each reduced from its epochs: ` n=40/40, pass@2 of 2 epochs (3/80 epochs failed)`.
  */
-export function coverageText(scored: number, counts: { total: number; failed: number }): string {
-  return ` n=${scored}/${counts.total}${counts.failed > 0 ? ` (${counts.failed} failed)` : ''}`;
+export function coverageText(score: { n: number; epochs?: number; reducer?: string; samples?: number }, counts: { total: number; failed: number }): string {
+  if (score.epochs !== undefined && score.epochs > 1) {
+    const failed = counts.failed > 0 ? ` (${counts.failed}/${counts.total} epochs failed)` : '';
+    return ` n=${score.n}/${score.samples ?? Math.floor(counts.total / score.epochs)}, ${score.reducer ?? 'mean'} of ${score.epochs} epochs${failed}`;
+  }
+  return ` n=${score.n}/${counts.total}${counts.failed > 0 ? ` (${counts.failed} failed)` : ''}`;
 }
 
 /** A number for CSV: full precision, empty when missing. */

@@ -34,7 +34,7 @@ export function summaryCsv(table: SummaryTable): string {
 
 function cellText(cell: SummaryCell | undefined): string {
   if (!cell) return '';
-  if (cell.score) return `${scoreText(cell.score)}${coverageText(cell.score.n, cell.counts)}`;
+  if (cell.score) return `${scoreText(cell.score)}${coverageText(cell.score, cell.counts)}`;
   const failed = cell.counts.failed > 0 ? ` (${cell.counts.failed}/${cell.counts.total} failed)` : '';
   return `${cell.status === 'completed' ? '-' : cell.status}${failed}`;
 }

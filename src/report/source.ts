@@ -24,7 +24,7 @@ export interface DetailScope {
   jobId?: string;
 }
 
-type DetailSample = { modelId: string; taskId: string; index: number; sampleKey: string; status: DetailRow['status'] };
+type DetailSample = { modelId: string; taskId: string; index: number; sampleKey: string; epoch?: number; status: DetailRow['status'] };
 
 /**
  * Every sample of an assignment (or of one of its jobs), ordered by job and index, joined with its
@@ -33,7 +33,7 @@ type DetailSample = { modelId: string; taskId: string; index: number; sampleKey:
 export async function* iterateDetails(store: Store, scope: DetailScope, onPage?: () => void): AsyncGenerator<DetailRow> {
   const filter = scope.jobId ? { assignmentId: scope.assignmentId, jobId: scope.jobId } : { assignmentId: scope.assignmentId };
   const cursor = store.samples
-    .find(filter, { projection: { modelId: 1, taskId: 1, jobId: 1, index: 1, sampleKey: 1, status: 1 } })
+    .find(filter, { projection: { modelId: 1, taskId: 1, jobId: 1, index: 1, sampleKey: 1, epoch: 1, status: 1 } })
     .sort({ jobId: 1, index: 1 }) as AsyncIterable<DetailSample> & { close(): Promise<void> };
   for await (const [s, result] of withResults<DetailSample, DetailResult>(store, cursor, DETAIL_RESULT_PROJECTION, onPage)) {
     yield detailRow(s, result);

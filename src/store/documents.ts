@@ -7,10 +7,17 @@ import type { AssignmentStatus, Counts, ModelTurn, RunMode, SampleStatus } from 
 
 /** Aggregate of one metric: mean with a 95% confidence interval. */
 export interface MetricSummary {
+  /** Samples scored (with epochs: samples with at least one scored epoch). */
   n: number;
   mean: number;
   ci95: [number, number];
   method: string;
+  /** Set for a task with epochs: each sample was asked this many times. */
+  epochs?: number;
+  /** With epochs: how each sample's epoch scores were reduced (mean, max, min, mode, majority, pass@k). */
+  reducer?: string;
+  /** With epochs: the task's samples (dataset rows), of which `n` were scored. */
+  samples?: number;
 }
 
 /** Figures computed by finalisation for a job or an assignment. */
@@ -78,6 +85,8 @@ export interface SampleDoc {
   taskId: string;
   index: number;
   sampleKey: string;
+  /** Epoch (1-based) of a task with epochs; absent without epochs. */
+  epoch?: number;
   status: SampleStatus;
   score?: number | null;
   passed?: boolean | null;
@@ -107,6 +116,8 @@ export interface ResultDoc {
   taskId: string;
   sampleId: string;
   sampleIndex: number;
+  /** Epoch (1-based) of a task with epochs; absent without epochs. */
+  epoch?: number;
   input: string;
   prediction?: string | null;
   target?: unknown;

@@ -95,3 +95,23 @@ describe('inference and sample keys', () => {
     assert.notEqual(inferenceKey(model({ version: '2024-06' }), task(), sample), inferenceKey(model({ version: '2024-07' }), task(), sample));
   });
 });
+
+describe('epochs in sample keys', () => {
+  const simulated = ModelConfigSchema.parse({ id: 'sim', provider: { kind: 'simulated', accuracy: 0.5, seed: 7 } });
+  const t = TaskConfigSchema.parse({ id: 't', dataset: { samples: [] }, prompt: 'Q: {{q}}' });
+  const content = { fields: { q: '2+2?' }, target: '4' };
+
+  it('epoch 1 keeps the key of a run without epochs (the key recipe before epochs existed)', () => {
+    // Golden keys computed by the recipe before epochs: stored results of earlier runs stay reusable.
+    const ik = inferenceKey(simulated, t, content);
+    assert.equal(ik, 'e45a279924c3c351570723a02d399eb74e899058bb7fc88e18aaa5481b0bb525');
+    assert.equal(sampleKey(ik, t.scorer), '599bd24cca5ac366d362fcb8abfe6634f16e3d4185471ef6678a86a78cc544eb');
+    assert.equal(inferenceKey(simulated, t, { ...content, epoch: 1 }), ik);
+  });
+
+  it('every later epoch is a request of its own', () => {
+    const keys = [1, 2, 3, 10].map((epoch) => inferenceKey(simulated, t, { ...content, epoch }));
+    assert.equal(new Set(keys).size, 4);
+    assert.equal(inferenceKey(simulated, t, { ...content, epoch: 2 }), keys[1], 'stable');
+  });
+});

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildAssignmentFromNames, ConfigError, loadAssignmentFile } from '../../../src/config/load';
@@ -64,6 +64,18 @@ describe('valid configs', () => {
     assert.equal(config.models[0].timeoutMs, 120_000);
     assert.equal(config.retry.maxAttempts, 5);
     assert.equal(config.failOnError, 0.05);
+  });
+
+  it('loads every example assignment in configs/', async () => {
+    const examples = readdirSync(path.join(REPO, 'configs')).filter((f) => f.endsWith('.yaml') && f !== 'workers.yaml');
+    assert.ok(examples.includes('epochs.yaml'));
+    for (const file of examples) await loadAssignmentFile(path.join(REPO, 'configs', file));
+  });
+
+  it("gives every prompt task the assignment's epochs unless it sets its own", async () => {
+    const { config } = await loadAssignmentFile(path.join(REPO, 'configs', 'epochs.yaml'));
+    const [pass2, majority] = config.tasks as PromptTaskConfig[];
+    assert.deepEqual([pass2.epochs, pass2.reducer, majority.epochs, majority.reducer], [3, 'pass@2', 5, 'majority']);
   });
 
   it('keeps ${NAME} references as strings', async () => {
