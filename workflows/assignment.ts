@@ -1,10 +1,10 @@
 import {
-  ApplicationFailure, CancellationScope, CancelledFailure, ChildWorkflowCancellationType, ParentClosePolicy, condition, getExternalWorkflowHandle,
-  isCancellation, proxyActivities, setHandler, startChild, upsertSearchAttributes,
+  ApplicationFailure, CancellationScope, CancelledFailure, ChildWorkflowCancellationType, ChildWorkflowFailure, ParentClosePolicy, condition,
+  getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler, startChild, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  EvalAssignmentKey, EvalModelKey, EvalStatusKey, EvalTaskKey, emptyCounts, jobProgressSignal, jobWorkflowId, pauseSignal,
+  EvalAssignmentKey, EvalModelKey, EvalStatusKey, EvalTaskKey, JOB_FATAL_ERROR_TYPES, emptyCounts, jobProgressSignal, jobWorkflowId, pauseSignal,
   progressQuery, resumeSignal,
   type AssignmentPlan, type AssignmentProgress, type AssignmentStatus, type AssignmentWorkflowInput, type JobPlan, type JobProgress,
 } from '../src/contracts';
@@ -73,8 +73,12 @@ class AssignmentRun {
   ended = false;
   status: AssignmentStatus = 'pending';
   jobFailure: string | undefined;
+  /** A job failed in a way every job would (JOB_FATAL_ERROR_TYPES): the others are cancelled and the assignment fails. */
+  private fatal: ApplicationFailure | undefined;
   private readonly jobs = new Map<string, JobProgress>();
   private readonly running = new Map<string, JobPlan>();
+  /** The scope of each running job, so a fatal failure of one can cancel the others. */
+  private readonly scopes = new Map<string, CancellationScope>();
 
   constructor(readonly assignmentId: string) {}
 
@@ -91,7 +95,8 @@ class AssignmentRun {
     let interrupted: unknown;
     try {
       for (const job of plan.jobs) {
-        await condition(() => this.running.size === 0 || (this.running.size < plan.maxJobs && this.inFlightBudget() + job.window <= plan.globalConcurrency));
+        await condition(() => this.fatal !== undefined || this.running.size === 0 || (this.running.size < plan.maxJobs && this.inFlightBudget() + job.window <= plan.globalConcurrency));
+        if (this.fatal) break;
         ends.push(this.startJob(plan, job));
       }
     } catch (err) {
@@ -101,10 +106,23 @@ class AssignmentRun {
     const settled = await Promise.allSettled(ends);
     const canceled = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && isCancellation(s.reason));
     if (interrupted !== undefined) throw interrupted;
+    // A fatal job failure cancelled the other jobs: the assignment fails with its reason, not as canceled.
+    if (this.fatal && !CancellationScope.current().consideredCancelled) throw this.fatal;
     if (canceled) throw canceled.reason;
   }
 
+  /** Runs one job in a scope of its own, which a fatal failure of another job cancels. */
   private async startJob(plan: AssignmentPlan, job: JobPlan): Promise<void> {
+    const scope = new CancellationScope();
+    this.scopes.set(job.jobId, scope);
+    try {
+      await scope.run(() => this.runJob(plan, job));
+    } finally {
+      this.scopes.delete(job.jobId);
+    }
+  }
+
+  private async runJob(plan: AssignmentPlan, job: JobPlan): Promise<void> {
     this.running.set(job.jobId, job);
     try {
       const handle = await startChild(jobWorkflow, {
@@ -128,9 +146,17 @@ class AssignmentRun {
       if (isCancellation(err)) throw err;
       this.jobFailure = `job ${job.jobId} failed: ${messageOf(err)}`;
       this.onProgress({ ...(this.jobs.get(job.jobId) as JobProgress), status: 'failed' });
+      const type = fatalTypeOf(err);
+      if (type && !this.fatal) this.stopAll(ApplicationFailure.nonRetryable(this.jobFailure, type), job.jobId);
     } finally {
       this.running.delete(job.jobId);
     }
+  }
+
+  /** Fails the assignment: the other running jobs are cancelled and no job starts after this. */
+  private stopAll(failure: ApplicationFailure, jobId: string): void {
+    this.fatal = failure;
+    for (const [id, scope] of this.scopes) if (id !== jobId) scope.cancel();
   }
 
   private inFlightBudget(): number {
@@ -160,6 +186,13 @@ class AssignmentRun {
     const status = this.paused && this.status === 'running' ? 'paused' : this.status;
     return { assignmentId: this.assignmentId, status, paused: this.paused, jobs: [...this.jobs.values()] };
   }
+}
+
+/** The error type of a job failure that fails every job (JOB_FATAL_ERROR_TYPES), if it is one. */
+function fatalTypeOf(err: unknown): string | undefined {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+  return type && JOB_FATAL_ERROR_TYPES.includes(type) ? type : undefined;
 }
 
 function messageOf(err: unknown): string {

@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { ErrorTypes, JOB_FATAL_ERROR_TYPES, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import { EpisodeRunner } from './episode-runner';
 import { closeAs, collectWaiters, errorMessage, failureFacts, notifyWaiters } from './notify';
 import { DB_ACTIVITY, scoreActivity } from './presets';
@@ -34,10 +34,13 @@ async function execute(input: SampleWorkflowInput, waiters: SampleWaiter[], runn
     const status = isCancellation(err) ? 'canceled' : 'failed';
     const error = errorMessage(err);
     const recorded = waiters.length;
+    const facts = failureFacts(err, input.retry.maxAttempts);
     const outcome = await CancellationScope.nonCancellable(async () => {
       await runner.cancelSession();
-      return db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error, failure: { ...failureFacts(err, input.retry.maxAttempts), attempts: runner.attempts() } });
+      return db.recordOutcome({ sample: input, waiters: waiters.slice(0, recorded), status, error, failure: { ...facts, attempts: runner.attempts() } });
     });
-    return { outcome, recorded };
+    // A failure no other sample of the job can escape (the environment dropped the task) stops the job.
+    const fatal = status === 'failed' && facts.errorType !== null && JOB_FATAL_ERROR_TYPES.includes(facts.errorType);
+    return { outcome: fatal ? { ...outcome, fatal: facts.errorType ?? undefined } : outcome, recorded };
   }
 }

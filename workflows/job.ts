@@ -1,5 +1,5 @@
 import {
-  CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy,
+  ApplicationFailure, CancellationScope, ChildWorkflowCancellationType, ParentClosePolicy,
   allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, isCancellation, proxyActivities, setHandler,
   proxyLocalActivities, startChild, workflowInfo,
 } from '@temporalio/workflow';
@@ -8,7 +8,7 @@ import type { Activities } from '../activities';
 import {
   EvalAssignmentKey, EvalModelKey, EvalTaskKey, addWaiterSignal, jobProgressQuery, jobProgressSignal, pauseSignal,
   resumeSignal, sampleDoneSignal, sampleWorkflowId,
-  type JobProgress, type JobWorkflowInput, type PreparedSample, type SampleWorkflowInput,
+  type JobProgress, type JobWorkflowInput, type PreparedSample, type SampleOutcome, type SampleWorkflowInput,
 } from '../src/contracts';
 import { JobState } from './job-state';
 import { DB_ACTIVITY, LOCAL_DB_ACTIVITY } from './presets';
@@ -47,16 +47,22 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress>
   const self = workflowInfo().workflowId;
   const preparer = new Preparer(input, state);
   let cancelling = false;
-  setHandler(sampleDoneSignal, (outcome) => state.onOutcome(outcome, cancelling));
+  let fatal: SampleOutcome | undefined;
+  setHandler(sampleDoneSignal, (outcome) => {
+    state.onOutcome(outcome, cancelling);
+    fatal ??= outcome.fatal ? outcome : undefined;
+  });
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
   setHandler(jobProgressQuery, () => state.progress(state.paused ? 'paused' : 'running', input.runs));
   try {
-    while (!state.finished()) {
-      await condition(() => state.canLaunch() || state.shouldPrepare() || state.finished() || historyIsLarge() || preparer.failed());
+    while (!state.finished() && !fatal) {
+      await condition(() => state.canLaunch() || state.shouldPrepare() || state.finished() || historyIsLarge() || preparer.failed() || fatal !== undefined);
+      if (fatal) break;
       preparer.rethrow();
       if (historyIsLarge() && !state.finished()) {
         await condition(() => preparer.idle() && allHandlersFinished());
+        if (fatal) break;
         return await continueAsNew<typeof jobWorkflow>(state.toInput(input));
       }
       if (state.shouldPrepare()) preparer.start();
@@ -65,8 +71,14 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress>
   } catch (err) {
     if (!isCancellation(err)) throw err;
     cancelling = true;
-    await CancellationScope.nonCancellable(() => cancelInFlight(input, state));
+    await CancellationScope.nonCancellable(() => cancelInFlight(input, state, 'canceled'));
     throw err;
+  }
+  if (fatal) {
+    // Every other sample would fail the same way: what runs is cancelled, nothing more starts.
+    cancelling = true;
+    await CancellationScope.nonCancellable(() => cancelInFlight(input, state, 'failed'));
+    throw ApplicationFailure.nonRetryable(`stopped after sample ${fatal.index} failed: ${fatal.error ?? 'no reason given'}`, fatal.fatal);
   }
   const progress = state.progress('completed', input.runs);
   // Agent tasks: the environment's own overall metric over the job's episodes.
@@ -198,8 +210,8 @@ async function reportProgress(input: JobWorkflowInput, state: JobState): Promise
   }
 }
 
-/** Cancels this job's own executions, waits for their outcomes a while, and records the job as canceled. */
-async function cancelInFlight(input: JobWorkflowInput, state: JobState): Promise<void> {
+/** Cancels this job's own executions, waits for their outcomes a while, and records how the job ended. */
+async function cancelInFlight(input: JobWorkflowInput, state: JobState, status: 'canceled' | 'failed'): Promise<void> {
   const inFlight = state.inFlightSamples();
   await Promise.all(
     inFlight.map(async (s) => {
@@ -214,5 +226,5 @@ async function cancelInFlight(input: JobWorkflowInput, state: JobState): Promise
   const settled = await condition(() => state.inFlightSamples().length === 0, '60s');
   if (!settled) for (const s of state.inFlightSamples()) state.complete(s.index, 'canceled');
   state.cancelPending();
-  await db.recordJobEnd({ assignmentId: input.assignmentId, jobId: input.job.jobId, status: 'canceled', counts: state.counts });
+  await db.recordJobEnd({ assignmentId: input.assignmentId, jobId: input.job.jobId, status, counts: state.counts });
 }

@@ -102,6 +102,13 @@ export const EpisodeErrorTypes = {
   NoCapacity: 'EvalNoCapacity',
 } as const;
 
+/**
+ * Error types of a failed sample that fail its whole job at once: every other sample of the job would
+ * fail the same way (the environment dropped the task after planning), so the job cancels what runs,
+ * starts nothing more, and the assignment ends failed with the reason.
+ */
+export const JOB_FATAL_ERROR_TYPES: readonly string[] = [EpisodeErrorTypes.UnknownTask];
+
 /** The shared queue of an environment, where sessions start (any task worker of that environment). */
 export function environmentQueue(environment: string): string {
   return `${QUEUE_PREFIX}task.${environment}`;

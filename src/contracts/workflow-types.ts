@@ -133,6 +133,11 @@ export interface SampleOutcome {
   status: SampleStatus;
   score?: number;
   error?: string;
+  /**
+   * Set when the failure means the whole job cannot go on (one of JOB_FATAL_ERROR_TYPES, such as an
+   * environment that no longer has the task): its error type. The job stops at once and fails.
+   */
+  fatal?: string;
 }
 
 /** What a failed sample's record keeps about the failure: its error type and the attempts made (null: unknown). */
