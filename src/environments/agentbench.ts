@@ -13,6 +13,12 @@ import {
  * that could reach someone else's session.
  */
 
+/**
+ * How long a session check keeps asking a controller that refuses connections (it is restarting) before the
+ * session counts as lost with it.
+ */
+const UNREACHABLE_MS = 10_000;
+
 /** Settings of one controller and task. */
 export interface AgentBenchSettings {
   url: string;
@@ -56,12 +62,18 @@ export function parseHandle(handle: string): { id: number; start?: number; index
 export function agentBenchEnvironment(settings: AgentBenchSettings): Environment {
   const base = settings.url.replace(/\/+$/, '');
   const where = `AgentBench controller ${base} task ${JSON.stringify(settings.task)}`;
+  /** One request; a network failure (the controller is down or restarting) names the route and its cause. */
   const call = async (method: 'GET' | 'POST', route: string, body?: unknown, signal?: AbortSignal): Promise<Response> => {
     const timeout = AbortSignal.timeout(settings.requestTimeoutMs);
-    return fetch(`${base}${route}`, {
-      method, headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
+    try {
+      return await fetch(`${base}${route}`, {
+        method, headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new EnvironmentError(`${where}: ${method} ${route.split('?')[0]} failed: ${networkCause(err)}`, true);
+    }
   };
   /** Throws the error a failed answer means; returns the 501's task output for the caller to keep. */
   const failure = async (what: AgentBenchCall, res: Response): Promise<TaskOutput> => {
@@ -77,16 +89,39 @@ export function agentBenchEnvironment(settings: AgentBenchSettings): Environment
       default: throw new EnvironmentError(`${where}: ${words}`);
     }
   };
+  /** list_sessions, asked again for a while when the controller refuses connections (a restart takes a moment). */
   const listed = async (signal?: AbortSignal): Promise<Record<string, ListedSession>> => {
-    const res = await call('GET', '/list_sessions', undefined, signal);
-    if (!res.ok) await failure('list_sessions', res);
-    return (await res.json()) as Record<string, ListedSession>;
+    const until = Date.now() + UNREACHABLE_MS;
+    for (let pause = 250; ; pause = Math.min(pause * 2, 2_000)) {
+      try {
+        const res = await call('GET', '/list_sessions', undefined, signal);
+        if (!res.ok) await failure('list_sessions', res);
+        return (await res.json()) as Record<string, ListedSession>;
+      } catch (err) {
+        if (!(err instanceof EnvironmentError) || !err.retryable || Date.now() + pause > until) throw err;
+        await pauseFor(pause, signal);
+      }
+    }
   };
-  /** Whether the controller still holds this very session (not a new one under a reused id). */
+  /**
+   * Whether the controller still holds this very session: same id, task and start time. Ids start again at
+   * 0 when the controller restarts, so a session whose start time is not known is never taken for the one
+   * under its id now: that may be another episode's (its worker's copy is found by findAdopted instead).
+   */
   const holds = async (handle: string, signal?: AbortSignal): Promise<boolean> => {
     const { id, start } = parseHandle(handle);
+    if (start === undefined) return false;
     const entry = (await listed(signal))[String(id)];
-    return entry !== undefined && entry.name === settings.task && (start === undefined || entry.start === start);
+    return entry !== undefined && entry.name === settings.task && entry.start === start;
+  };
+  /** holds(), where a controller that stays unreachable means the session is lost with it. */
+  const stillHeld = async (handle: string, signal: AbortSignal): Promise<boolean> => {
+    try {
+      return await holds(handle, signal);
+    } catch (err) {
+      if (err instanceof EnvironmentError && err.retryable && !signal.aborted) throw restarted(handle, `cannot be checked: ${err.message}`);
+      throw err;
+    }
   };
   const restarted = (handle: string, what: string) =>
     new ControllerRestartedError(`${where}: session ${handle} ${what} (the controller restarted or dropped it)`);
@@ -102,14 +137,20 @@ export function agentBenchEnvironment(settings: AgentBenchSettings): Environment
       const body = (await res.json()) as { session_id: number; output: TaskOutput };
       const output = body.output;
       if (output.status !== 'running') return { session: sessionHandle(body.session_id, undefined, index), ...turnOf(output) };
-      const entry = (await listed(signal))[String(body.session_id)];
+      let entry: ListedSession | undefined;
+      try {
+        entry = (await listed(signal))[String(body.session_id)];
+      } catch (err) {
+        if (signal.aborted) throw err;
+        entry = undefined;
+      }
       const session = sessionHandle(body.session_id, entry?.start, index);
       // Gone before it was listed: the controller restarted in between, and its worker keeps the session.
       if (!entry || String(entry.index) !== String(index)) throw new ControllerRestartedError(`${where}: session ${session} was started but is not listed`, session);
       return { session, ...turnOf(output) };
     },
     async step(handle, reply: AgentReplyInput, signal): Promise<EnvironmentTurn> {
-      if (!(await holds(handle, signal))) throw restarted(handle, 'is no longer on the controller');
+      if (!(await stillHeld(handle, signal))) throw restarted(handle, 'is no longer on the controller');
       const agentResponse = reply.status && reply.status !== 'normal' ? { status: reply.status } : { status: 'normal', content: reply.content };
       let res: Response;
       try {
@@ -147,6 +188,26 @@ export function agentBenchEnvironment(settings: AgentBenchSettings): Environment
       return (await res.json()) as unknown;
     },
   };
+}
+
+/** What a failed fetch says about the network: its cause's code and message when it has one. */
+function networkCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
+  const message = err instanceof Error ? err.message : String(err);
+  return cause?.code ? `${message} (${cause.code}${cause.message ? `: ${cause.message}` : ''})` : message;
+}
+
+/** Waits `ms`, or less when the signal aborts. */
+function pauseFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** A TaskOutput as a turn: its history whole, AgentBench's `agent` role as the assistant. */

@@ -73,10 +73,25 @@ async function outcome(store: Store, env: NodeJS.ProcessEnv, server: AgentBenchS
     duplicated: [...perIndex.values()].filter((n) => n > 1).length,
     controllerSessions: Object.keys(server.listSessions()).length,
     evalctlSessions: listed.length,
-    errors: results.filter((r) => r.status === 'failed').map((r) => r.error),
+    errors: results.filter((r) => r.status === 'failed').map((r) => `${r.errorType ?? ''}: ${r.error ?? ''}`),
+    restartReasons: reasonCounts(results.flatMap((r) => r.restartReasons ?? [])),
   };
   process.stderr.write(`agentbench-faults ${id}: ${JSON.stringify(figures)}\n`);
   return { figures, results };
+}
+
+/** Restart reasons by kind, for the scenario's figures. */
+function reasonCounts(reasons: string[]): Record<string, number> {
+  const kinds: Array<[string, RegExp]> = [
+    ['id collision', /Session ID already exists/], ['started, not listed', /not listed/], ['gone from the controller', /no longer on the controller/],
+    ['controller unreachable', /cannot be checked|lost its interact/], ['worker not responding', /Worker not responding/], ['worker lost', /task worker lost|not held by/],
+  ];
+  const counts: Record<string, number> = {};
+  for (const reason of reasons) {
+    const kind = kinds.find(([, re]) => re.test(reason))?.[0] ?? 'other';
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
 }
 
 async function noSessionsLeft(env: NodeJS.ProcessEnv, server: AgentBenchServer, id: string): Promise<void> {
@@ -145,22 +160,30 @@ test('cancel mid-run: every session on the controller is cancelled', async (t) =
   assert.equal(figures.canceled + figures.limited + figures.completed, 6);
 });
 
-test('the task disappears from the controller mid-run (406 "Task does not exist"): the assignment ends failed within 10 s', async (t) => {
-  const { store, env, server } = await setup(t, { task: 'echo', count: 6, concurrency: 2, script: { rounds: () => 0, limit: () => 100 } });
+test('the task disappears from the controller mid-run (406 "Task does not exist"): the first such episode stops the job, the assignment ends failed within 10 s', async (t) => {
+  const { store, env, server } = await setup(t, { task: 'echo', count: 30, concurrency: 2, script: { rounds: () => 0, limit: () => 100 } });
   const id = await startAssignment(env, config('ab-gone', server, { maxTurns: 100 }, 300));
   await waitFor(() => Object.keys(server.listSessions()).length >= 1, { timeoutMs: 60_000, intervalMs: 100, message: 'a live session' });
   const removedAt = Date.now();
   server.removeTask();
   const doc = await waitFor(async () => {
     const a = await store.assignments.findOne({ _id: id });
-    return a && ['failed', 'completed'].includes(a.status) ? a : undefined;
+    return a && ['failed', 'completed', 'canceled'].includes(a.status) ? a : undefined;
   }, { timeoutMs: 60_000, intervalMs: 200, message: 'the assignment to end' });
   const took = Date.now() - removedAt;
-  const { figures } = await outcome(store, env, server, id);
-  process.stderr.write(`agentbench-faults ${id}: ended ${doc.status} ${took} ms after the task disappeared\n`);
+  process.stderr.write(`agentbench-faults ${id}: ended ${doc.status} ${took} ms after the task disappeared; counts ${JSON.stringify(doc.counts)}\n`);
   assert.equal(doc.status, 'failed');
   assert.ok(took < 10_000, `ended within 10 s (${took} ms)`);
-  const failed = await store.results.find({ _id: { $in: (await store.samples.find({ assignmentId: id }).toArray()).map((s) => s.sampleKey) } }).toArray();
-  assert.ok(failed.some((r) => /no such task/.test(r.error ?? '')), 'the reason names the missing task');
-  assert.equal(figures.evalctlSessions, 0);
+  // The job stopped: only the episodes already in its window failed, the rest never started.
+  assert.equal(doc.counts.total, 30);
+  assert.ok(doc.counts.failed >= 1 && doc.counts.failed <= 8, `failed only within the window (${doc.counts.failed})`);
+  assert.equal(doc.counts.failed + doc.counts.canceled, 30, JSON.stringify(doc.counts));
+  // The reason is the assignment's error, in status and in its events.
+  assert.match(doc.error ?? '', /no such task on the controller/);
+  const status = await runCli(['status', id], { env });
+  assert.match(status.stdout + status.stderr, /no such task on the controller/);
+  const failedEvent = await store.events.findOne({ assignmentId: id, type: 'failed' });
+  assert.match(String((failedEvent?.data as { error?: unknown } | undefined)?.error), /no such task/);
+  await noSessionsLeft(env, server, id);
+  await outcome(store, env, server, id);
 });
