@@ -1,10 +1,12 @@
 import type { AnyBulkWriteOperation, Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type { SampleOutcome, SampleStatus, SampleWaiter, SampleWorkflowInput, Counts, AssignmentStatus, FailureFacts } from '../src/contracts';
 import { Context } from '@temporalio/activity';
-import { figuresOf, type ResultDoc, type ResultFigures, type SampleDoc } from '../src/store/documents';
+import { figuresOf, type ResultDoc, type ResultFigures, type SampleDoc, type StoredMessageDoc } from '../src/store/documents';
 import { bulkWriteInParts, findByIds, onlyDuplicateKeys } from '../src/store/store';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
-import { renderPrompt } from '../src/providers/prompt';
+import { renderPrompt, storedMessages } from '../src/providers/prompt';
+import type { TaskConfig } from '../src/config/schema';
+import type { Sample } from '../src/datasets';
 import { sampleFor } from '../src/plan/samples';
 import { isDuplicateKey } from './failures';
 
@@ -181,7 +183,22 @@ export interface FailureRecord extends FailureFacts {
   sampleId?: string;
   epoch?: number;
   input?: string;
+  messages?: StoredMessageDoc[];
   target?: unknown;
+}
+
+/**
+ * The prompt of a sample as the model got it: flattened (`input`) and as chat messages capped for storing.
+ * Nothing for agent tasks (their transcript is the conversation) or a prompt that cannot be rendered.
+ */
+export function promptContent(task: TaskConfig, sample: Pick<Sample, 'fields' | 'id'>): Pick<FailureRecord, 'input' | 'messages'> {
+  if (task.kind === 'agent') return {};
+  try {
+    const rendered = renderPrompt(task, sample);
+    return { input: rendered.prompt, messages: storedMessages(rendered.messages) };
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -197,17 +214,11 @@ export async function storeOutcome(
 }
 
 /** The sample's id, rendered prompt and target, read again from the dataset; nothing when it cannot be read. */
-export async function failedSampleContent(configs: ConfigCache, sample: SampleWorkflowInput): Promise<Pick<FailureRecord, 'sampleId' | 'input' | 'target' | 'epoch'>> {
+export async function failedSampleContent(configs: ConfigCache, sample: SampleWorkflowInput): Promise<Pick<FailureRecord, 'sampleId' | 'input' | 'messages' | 'target' | 'epoch'>> {
   try {
     const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
     const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
-    let input: string | undefined;
-    try {
-      input = task.kind === 'agent' ? undefined : renderPrompt(task, keyed.sample).prompt;
-    } catch {
-      input = undefined;
-    }
-    return { sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...(input === undefined ? {} : { input }), ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}) };
+    return { sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...promptContent(task, keyed.sample), ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}) };
   } catch {
     // The dataset changed or is gone: that is usually why the sample failed; the error says so.
     return {};
@@ -266,6 +277,7 @@ async function storeFailure(deps: ActivityDeps, sample: SampleWorkflowInput, err
   const known = {
     ...(failure.sampleId !== undefined ? { sampleId: failure.sampleId } : {}),
     ...(failure.input !== undefined ? { input: failure.input } : {}),
+    ...(failure.messages !== undefined ? { messages: failure.messages } : {}),
     ...(failure.target !== undefined ? { target: failure.target } : {}),
     ...(failure.attempts !== null ? { attempts: failure.attempts } : {}),
     ...(failure.epoch !== undefined ? { epoch: failure.epoch } : {}),

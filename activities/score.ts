@@ -1,12 +1,12 @@
 import { createScorer, type Score, type Scorer } from '../src/scorers';
-import type { ModelConfig, ScorerConfig } from '../src/config/schema';
+import type { ModelConfig, ScorerConfig, TaskConfig } from '../src/config/schema';
 import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import type { ResultDoc } from '../src/store/documents';
 import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { permanent, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { Inferred } from './infer';
-import { storeResults, storeSuccess } from './records';
+import { promptContent, storeResults, storeSuccess } from './records';
 import { costOf } from '../src/metrics';
 import { sampleFor, type KeyedSample } from '../src/plan/samples';
 
@@ -38,7 +38,7 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
     if (task.kind === 'agent') throw permanent(`task ${task.id} is an agent task: its episodes are stored by storeEpisode`, ErrorTypes.ConfigInvalid);
     const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
     const inferred = input.inferred ?? (await storedPrediction(deps, sample.predictionFrom ?? null));
-    if (sample.mode === 'infer') return storeInferred(deps, input.sample, input.waiters, inferred, keyed, model);
+    if (sample.mode === 'infer') return storeInferred(deps, input.sample, input.waiters, inferred, keyed, model, task);
     let score;
     try {
       score = await withHeartbeat((signal) =>
@@ -50,21 +50,26 @@ export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (
     } catch (err) {
       throw toFailure(err);
     }
-    const doc = resultDocOf(sample, keyed, inferred, model, score);
+    const doc = resultDocOf(sample, keyed, inferred, model, score, task);
     const outcome = await storeSuccess(deps, sample, input.waiters, doc, score);
     deps.debug?.({ assignmentId: sample.assignmentId, jobId: sample.jobId, index: sample.index, prompt: inferred.input, prediction: inferred.prediction, target: keyed.sample.target, score: score.value });
     return outcome;
   };
 }
 
-/** The stored result of one sample's execution: scored (`succeeded`) or, with no score, `inferred`. */
+/**
+ * The stored result of one sample's execution: scored (`succeeded`) or, with no score, `inferred`. The chat
+ * messages are rendered again here from the task and the sample (what the model call sent), so they never
+ * travel through workflow history.
+ */
 export function resultDocOf(
-  sample: SampleWorkflowInput, keyed: KeyedSample, inferred: Inferred, model: ModelConfig, score: Score | null,
+  sample: SampleWorkflowInput, keyed: KeyedSample, inferred: Inferred, model: ModelConfig, score: Score | null, task: TaskConfig,
 ): Omit<ResultDoc, '_id' | 'assignments'> {
   const now = new Date();
+  const { messages } = promptContent(task, keyed.sample);
   return {
     inferenceKey: sample.inferenceKey, status: score ? 'succeeded' : 'inferred', modelId: sample.modelId, taskId: sample.taskId,
-    sampleId: keyed.sample.id, sampleIndex: sample.index, ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}), input: inferred.input, prediction: inferred.prediction,
+    sampleId: keyed.sample.id, sampleIndex: sample.index, ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}), input: inferred.input, ...(messages ? { messages } : {}), prediction: inferred.prediction,
     target: keyed.sample.target ?? null, score, error: null, errorType: null, attempts: inferred.attempts,
     latencyMs: inferred.latencyMs, usage: inferred.usage, cost: costOf(inferred.usage, model.pricing), worker: inferred.worker,
     startedAt: new Date(inferred.startedAt), finishedAt: now, updatedAt: now,
@@ -85,8 +90,8 @@ export async function storedPrediction(deps: ActivityDeps, resultId: string | nu
 
 /** The infer stage alone: the prediction is stored unscored (`inferred`), for a later eval stage. */
 async function storeInferred(
-  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], inferred: Inferred, keyed: KeyedSample, model: ModelConfig,
+  deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], inferred: Inferred, keyed: KeyedSample, model: ModelConfig, task: TaskConfig,
 ): Promise<SampleOutcome> {
-  await storeResults(deps, [{ sample, waiters, doc: resultDocOf(sample, keyed, inferred, model, null), score: null }]);
+  await storeResults(deps, [{ sample, waiters, doc: resultDocOf(sample, keyed, inferred, model, null, task), score: null }]);
   return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded' };
 }

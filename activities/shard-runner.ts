@@ -8,12 +8,11 @@ import {
 import type { KeyedSample } from '../src/plan/samples';
 import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { errorTypeOf, permanent, retryAdvice } from './failures';
-import { renderPrompt } from '../src/providers/prompt';
 import { holdOf, type Hold, type Inferred, type ModelCall } from './infer';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
 import { processSlots, type Slots } from './slots';
-import { recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type FailureRecord, type StoredResult } from './records';
+import { promptContent, recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type FailureRecord, type StoredResult } from './records';
 import { findByIds } from '../src/store/store';
 import { figuresOf } from '../src/store/documents';
 import { resultDocOf, storedPrediction } from './score';
@@ -233,7 +232,7 @@ class ShardRun {
       if (this.input.mode !== 'infer') {
         score = await scorer.score({ prediction: inferred.prediction, target: keyed.sample.target, sample: keyed.sample }, { signal: this.stop.signal, env: deps.env });
       }
-      stored = { sample, waiters, doc: resultDocOf(sample, keyed, inferred, model, score), score };
+      stored = { sample, waiters, doc: resultDocOf(sample, keyed, inferred, model, score, task), score };
       deps.debug?.({ assignmentId: sample.assignmentId, jobId: sample.jobId, index: sample.index, prompt: inferred.input, prediction: inferred.prediction, target: keyed.sample.target, score: score?.value ?? null });
     } catch (err) {
       const status = this.stop.signal.aborted ? 'canceled' : 'failed';
@@ -407,15 +406,9 @@ function withAttempts(err: unknown, attempts: number): unknown {
 /** A failed sample's record: the error's type, the attempts made (1 when the call never ran), the sample's content. */
 function failureRecordOf(err: unknown, task: TaskConfig, keyed: KeyedSample): FailureRecord {
   const attempts = (err as { attempts?: unknown } | null)?.attempts;
-  let input: string | undefined;
-  try {
-    input = task.kind === 'agent' ? undefined : renderPrompt(task, keyed.sample).prompt;
-  } catch {
-    input = undefined;
-  }
   return {
     errorType: errorTypeOf(err), attempts: typeof attempts === 'number' ? attempts : 1,
-    sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...(input === undefined ? {} : { input }),
+    sampleId: keyed.sample.id, target: keyed.sample.target ?? null, ...promptContent(task, keyed.sample),
     ...(keyed.sample.epoch ? { epoch: keyed.sample.epoch } : {}),
   };
 }

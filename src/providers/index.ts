@@ -7,7 +7,7 @@ import type { Provider } from './types';
 /** Model providers: one interface over OpenAI-compatible endpoints, local programs and a simulated model. */
 export type { ChatMessage, InferenceRequest, Prediction, Provider, ProviderContext, Usage } from './types';
 export { ProviderError, parseRetryAfter, isRetryableStatus, abortedError } from './errors';
-export { renderPrompt, fillTemplate, PromptError } from './prompt';
+export { renderPrompt, fillTemplate, PromptError, storedMessages, truncationMarker, type StoredMessage } from './prompt';
 export { CALL_LOG_ENV, logCall } from './call-log';
 export type { CallLogEntry } from './call-log';
 export { runCommand, PERMANENT_EXIT_CODE } from './run-command';

@@ -54,3 +54,33 @@ export function renderPrompt(task: Pick<TaskConfig, 'prompt' | 'fewShot'>, sampl
 function flatten(messages: ChatMessage[]): string {
   return messages.map((m) => m.content).join('\n\n');
 }
+
+/** A chat message as a result stores it: `truncated` counts the characters cut from its content. */
+export interface StoredMessage extends ChatMessage {
+  truncated?: number;
+}
+
+/** Characters of one stored message's content, and of all of a sample's messages together. */
+export const STORED_MESSAGE_CHARS = 16_000;
+export const STORED_MESSAGES_CHARS = 64_000;
+
+/** The marker that ends a stored message whose content was cut. */
+export function truncationMarker(cut: number): string {
+  return `\n[… ${cut} more characters not stored]`;
+}
+
+/**
+ * The messages sent to the model as a sample's result keeps them: each content capped (and the whole
+ * conversation too), a cut one ending with a visible marker and counting what was cut, so a prompt with a
+ * long document cannot make every result document large.
+ */
+export function storedMessages(messages: ChatMessage[], perMessage = STORED_MESSAGE_CHARS, total = STORED_MESSAGES_CHARS): StoredMessage[] {
+  let left = total;
+  return messages.map((m) => {
+    const keep = Math.max(0, Math.min(m.content.length, perMessage, left));
+    left -= keep;
+    if (keep === m.content.length) return { role: m.role, content: m.content };
+    const cut = m.content.length - keep;
+    return { role: m.role, content: `${m.content.slice(0, keep)}${truncationMarker(cut)}`, truncated: cut };
+  });
+}

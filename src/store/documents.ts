@@ -119,6 +119,12 @@ export interface ResultDoc {
   /** Epoch (1-based) of a task with epochs; absent without epochs. */
   epoch?: number;
   input: string;
+  /**
+   * The chat messages sent to the model, once per sample: each content capped by storedMessages (a cut one
+   * ends with a marker and counts the characters cut). Absent for agent tasks (see transcript) and for
+   * results stored before messages were kept.
+   */
+  messages?: StoredMessageDoc[];
   prediction?: string | null;
   target?: unknown;
   score?: { value: number; passed?: boolean; extracted?: string; explanation?: string } | null;
@@ -144,6 +150,13 @@ export interface ResultDoc {
   /** Agent tasks: the environment's final status (completed, task limit reached, ...) and own result. */
   episode?: { status: string; result: unknown; turns: number; index: string | number };
   updatedAt: Date;
+}
+
+/** One stored chat message: `truncated` counts the characters cut from its content. */
+export interface StoredMessageDoc {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+  truncated?: number;
 }
 
 /**

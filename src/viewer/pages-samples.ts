@@ -1,5 +1,5 @@
 import { sampleWorkflowId } from '../contracts';
-import type { JobDoc, ResultDoc, SampleDoc } from '../store/documents';
+import type { AssignmentDoc, JobDoc, ResultDoc, SampleDoc } from '../store/documents';
 import { workflowUiUrl } from '../temporal/client';
 import { href, html, link, pre, seg, table, type Html, type HtmlValue } from './html';
 import { money, ms, num, page, statusBadge, when } from './layout';
@@ -115,8 +115,22 @@ ${pager(base, q, listed.page)}`;
   return page(title, body);
 }
 
-function messages(list: ReadonlyArray<{ role: string; content: string }>, id: string): Html {
-  return html`<div id="${id}">${list.map((m, i) => html`<div class="msg" data-turn="${i}"><div class="role">${m.role}</div>${pre(m.content)}</div>`)}</div>`;
+function messages(list: ReadonlyArray<{ role: string; content: string; truncated?: number }>, id: string): Html {
+  return html`<div id="${id}">${list.map((m, i) => html`<div class="msg" data-turn="${i}"><div class="role">${m.role}${m.truncated ? html` <span class="bad truncated">cut when stored: ${num(m.truncated)} characters</span>` : ''}</div>${pre(m.content)}</div>`)}</div>`;
+}
+
+/**
+ * The prompt section: the chat messages as sent (stored with the result), and the whole flattened prompt
+ * when a message was cut; results stored before messages were kept show the task's template and the text.
+ */
+function promptSection(a: AssignmentDoc, taskId: string, r: ResultDoc | null): Html {
+  const sent = r?.messages ?? [];
+  if (sent.length === 0) {
+    return html`<h2>Prompt as sent</h2><p class="muted">This result keeps no chat messages (stored before they were kept): the task's messages filled with this sample and joined into one text; the template:</p>${messages(configuredPrompt(a.config, taskId), 'template')}${pre(r?.input ?? '')}`;
+  }
+  const cut = sent.some((m) => m.truncated);
+  return html`<h2>Messages as sent</h2>${messages(sent, 'messages')}
+${cut ? html`<details id="full-prompt"><summary>Long messages were cut when stored; the whole prompt as one text</summary>${pre(r?.input ?? '')}</details>` : ''}`;
 }
 
 function configuredPrompt(config: Record<string, unknown>, taskId: string): Array<{ role: string; content: string }> {
@@ -154,7 +168,7 @@ export async function samplePage(ctx: ViewerContext, assignmentId: string, jobId
 <div class="pager">${index > 0 ? link(`${base}/samples/${index - 1}`, '← previous') : ''}${index + 1 < job.counts.total ? link(`${base}/samples/${index + 1}`, 'next →') : ''}</div>
 ${facts(ctx, s, r)}
 ${episode ? html`<h2>Episode, turn by turn</h2>${r?.episode ? html`<p>environment status: ${r.episode.status}, ${num(r.episode.turns)} turns</p>` : ''}${messages(r?.transcript ?? [], 'transcript')}`
-    : html`<h2>Prompt as sent</h2><p class="muted">The task's messages, filled with this sample and joined into one text (as stored); the template:</p>${messages(configuredPrompt(a.config, job.taskId), 'template')}${pre(r?.input ?? '')}`}
+    : promptSection(a, job.taskId, r)}
 <h2>Prediction</h2><div id="prediction">${pre(r?.prediction ?? '')}</div>
 <h2>Target</h2><div id="target">${pre(asText(r?.target))}</div>
 ${r?.episode ? html`<h2>Environment result</h2>${pre(asText(r.episode.result))}` : ''}`;

@@ -50,7 +50,7 @@ function writeConfig(name: string, provider: Record<string, unknown>): string {
   const config = {
     name,
     models: [{ id: 'model0', provider: { kind: 'simulated', latencyMs: 0, ...provider }, concurrency: 8 }],
-    tasks: [{ id: 'task0', dataset: { path: data }, prompt: 'Answer with a number. {{question}}', scorer: { kind: 'exact' } }],
+    tasks: [{ id: 'task0', dataset: { path: data }, prompt: [{ role: 'system', content: 'Answer with a number.' }, { role: 'user', content: 'Question: {{question}}' }], scorer: { kind: 'exact' } }],
   };
   const path = join(dir, `${name}.yaml`);
   writeFileSync(path, stringify(config));
@@ -159,6 +159,9 @@ test('the viewer shows real assignments, filters failed samples, lists flipped s
   assert.deepEqual(await listedIndexes(page, 'samples'), [0], 'text search finds the sample with markup');
   await page.goto(`${url}assignments/${encodeURIComponent(b)}/jobs/${encodeURIComponent('model0/task0')}/samples/0`);
   assert.ok((await page.locator('body').innerText()).includes(INJECTION), 'the markup is shown as text');
+  // The chat messages exactly as the model got them: the system message, then the filled user turn.
+  const sent = await page.locator('#messages .msg').evaluateAll((ms) => ms.map((m) => [m.querySelector('.role')?.textContent ?? '', m.querySelector('pre')?.textContent ?? '']));
+  assert.deepEqual(sent, [['system', 'Answer with a number.'], ['user', `Question: ${INJECTION} viewer test: what is 0 + 1?`]]);
   assert.equal(await page.evaluate('typeof window.__evalctlInjected'), 'undefined', 'the script never ran');
   assert.equal(await page.evaluate('document.querySelectorAll("script, main img").length'), 0);
   assert.ok(await page.locator(`a[href*="${encodeURIComponent('evalctl/sample/')}"]`).count() > 0, 'the sample links its workflow');
