@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentBenchEnvironment } from '../../src/environments/agentbench';
-import { EnvironmentBusyError, NoCapacityError, SessionLostError, UnknownTaskError, type Environment } from '../../src/environments';
+import { ControllerRestartedError, EnvironmentBusyError, NoCapacityError, SessionLostError, UnknownTaskError, type Environment } from '../../src/environments';
+import { parseHandle, sessionHandle } from '../../src/environments/agentbench';
 import { filterMessages, type Item } from '../fixtures/agentbench-worker';
 import { startAgentBenchServer, type AgentBenchServer } from '../fixtures/agentbench-server';
 import { waitFor } from '../helpers/wait';
@@ -69,6 +70,26 @@ test('unknown task, no capacity, a crash (501), a killed worker and a restarted 
     await assert.rejects(env.step(b.session, { content: 'z' }, never), SessionLostError);
     assert.equal(await env.cancel(b.session), 'gone');
     assert.ok(server.listSessions()[c.session.split('@')[0]], 'the new session was not cancelled by the old name');
+    assert.equal(await env.cancel(c.session), 'cancelled');
+  });
+});
+
+test('a controller refusing connections while it restarts: the turn counts its session as lost; an id never seen with its start time is not cancelled', async () => {
+  await withServer({ task: 'echo', count: 4, concurrency: 2, script: { rounds: () => 5 } }, async (server) => {
+    const env = client(server);
+    const a = await env.start(0, never);
+    // The listener is closed at once and comes back after a second, with a new process.
+    const restart = server.restartController(1_000);
+    await assert.rejects(env.step(a.session, { content: 'x' }, never), (e: Error) => e instanceof ControllerRestartedError && /no longer on the controller/.test(e.message));
+    await restart;
+    await waitFor(async () => (await fetch(`${server.url}/get_indices?name=echo`)).ok, { timeoutMs: 5_000, message: 'workers registered again' });
+    // The new process numbers from 0 again; its worker still holds a's session 0, so the first start collides.
+    await assert.rejects(env.start(1, never), SessionLostError);
+    const c = await env.start(1, never);
+    const { id } = parseHandle(c.session);
+    // A session of the same id whose start time evalctl never saw (started as a controller restarted) is another one's now.
+    assert.equal(await env.cancel(sessionHandle(id, undefined, 1)), 'gone');
+    assert.ok(server.listSessions()[String(id)], 'the live session under that id was not cancelled');
     assert.equal(await env.cancel(c.session), 'cancelled');
   });
 });
