@@ -8,7 +8,8 @@
  * per sample of every process.
  *
  *   npm run bench -- [--latency 1000] [--concurrency 64] [--samples 2000] [--provider http|simulated]
- *                    [--fanout per-sample|batch|default|both|all] [--zero-latency] [--out bench-results] [--keep] [--cpu-prof]
+ *                    [--fanout per-sample|batch|default|both|all] [--server dev|cluster] [--zero-latency]
+ *                    [--out bench-results] [--keep] [--cpu-prof]
  */
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { censusOf, runnerStarts, sampleTiming, shardActivityStarts } from './bench/measure';
 import { loadAverage, ProcSampler, round } from './bench/proc-stats';
 import { markdownTable, writeReport, type BenchReport, type FanoutResult } from './bench/report';
-import { runAssignment, startBenchStack, startWorkerProcess, workDir, type AssignmentRun, type BenchStack } from './bench/harness';
+import { runAssignment, startBenchStack, startWorkerProcess, workDir, type AssignmentRun, type BenchServer, type BenchStack } from './bench/harness';
 import { runIdeal, writeWorkloadConfig, type Workload } from './bench/workload';
 import { startEndpoint, type EndpointProc, type EndpointStats } from './bench/endpoint';
 
@@ -38,6 +39,8 @@ export interface BenchOptions {
   fanouts: Array<Workload['fanout']>;
   /** `http`: the `openai` provider against the bench's endpoint; `simulated`: the in-process simulated provider. */
   provider: 'http' | 'simulated';
+  /** `dev`: the Temporal CLI's dev server; `cluster`: the Temporal server with PostgreSQL and 4 history shards. */
+  server: BenchServer;
   zeroLatency: boolean;
   out: string;
   keep: boolean;
@@ -58,6 +61,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       out: { type: 'string', default: 'bench-results' },
       keep: { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      server: { type: 'string', default: 'dev' },
     },
   });
   const fanout = values.fanout;
@@ -70,12 +74,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} takes a whole number >= ${min}`);
     return n;
   };
+  const server = values.server;
+  if (server !== 'dev' && server !== 'cluster') throw new Error('--server takes dev or cluster');
   const zeroLatency = values['zero-latency'];
   return {
     latencyMs: zeroLatency ? 0 : num('latency', values.latency, 0),
     concurrency: num('concurrency', values.concurrency, 1),
     samples: num('samples', values.samples, 1),
-    fanouts, provider,
+    fanouts, provider, server,
     zeroLatency, out: values.out, keep: values.keep, cpuProf: values['cpu-prof'],
   };
 }
@@ -108,7 +114,7 @@ async function benchFanout(stack: BenchStack, opts: BenchOptions, fanout: Worklo
   const config = writeWorkloadConfig(dir, `bench-${fanout}`, { samples: opts.samples, latencyMs: opts.latencyMs, concurrency: opts.concurrency, fanout, salt, baseUrl: endpoint?.baseUrl });
   const nodeArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(opts.out, 'profiles')}`] : [];
   const worker = await startWorkerProcess(stack.env, opts.concurrency, nodeArgs);
-  const sampler = new ProcSampler({ worker: worker.pid, ...stack.serverPids, ...(endpoint ? { endpoint: endpoint.pid } : {}) });
+  const sampler = new ProcSampler({ worker: worker.pid, ...stack.serverPids, ...(endpoint ? { endpoint: endpoint.pid } : {}) }, stack.serverTrees);
   sampler.start();
   let measured: ReturnType<ProcSampler['stop']>;
   let run: AssignmentRun;
@@ -172,7 +178,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const at = new Date().toISOString();
   log(`ideal: ${opts.samples} calls through a promise pool of ${opts.concurrency} (${opts.provider})`);
   const ideal = await idealOf(opts);
-  const stack = await startBenchStack(log);
+  const stack = await startBenchStack(log, opts.server);
   const runs: FanoutResult[] = [];
   try {
     for (const fanout of opts.fanouts) runs.push(await benchFanout(stack, opts, fanout, ideal.throughput));
@@ -182,7 +188,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   return {
     machine: { cores: cpus().length, loadBefore, loadAfter: loadAverage(), node: process.version, at },
-    workload: { samples: opts.samples, latencyMs: opts.latencyMs, concurrency: opts.concurrency, zeroLatency: opts.zeroLatency, provider: opts.provider },
+    workload: { samples: opts.samples, latencyMs: opts.latencyMs, concurrency: opts.concurrency, zeroLatency: opts.zeroLatency, provider: opts.provider, server: opts.server },
     ideal,
     runs,
   };

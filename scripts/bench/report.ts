@@ -47,7 +47,7 @@ export interface FanoutResult {
 /** Everything one `npm run bench` measured. */
 export interface BenchReport {
   machine: { cores: number; loadBefore: number; loadAfter: number; node: string; at: string };
-  workload: { samples: number; latencyMs: number; concurrency: number; zeroLatency: boolean; provider: 'http' | 'simulated' };
+  workload: { samples: number; latencyMs: number; concurrency: number; zeroLatency: boolean; provider: 'http' | 'simulated'; server: 'dev' | 'cluster' };
   /** The promise pool; its efficiency is measured the same way as the runs'. */
   ideal: { seconds: number; throughput: number; efficiency: number };
   runs: FanoutResult[];
@@ -60,13 +60,15 @@ function usageCell(u: ProcUsage | undefined, perSample: number | undefined): str
 /** The report as a markdown table, one row per fan-out plus the ideal. */
 export function markdownTable(r: BenchReport): string {
   const w = r.workload;
+  // A run on the Temporal server has PostgreSQL (postmaster and backends together) to show as well.
+  const pg = r.runs.some((run) => run.processes.postgres !== undefined);
   const head = [
-    `${w.samples} samples, latency ${w.latencyMs} ms, concurrency ${w.concurrency}, provider ${w.provider}; ${r.machine.cores} cores, `
+    `${w.samples} samples, latency ${w.latencyMs} ms, concurrency ${w.concurrency}, provider ${w.provider}, Temporal ${w.server === 'cluster' ? 'server on PostgreSQL' : 'dev server'}; ${r.machine.cores} cores, `
     + `load average ${r.machine.loadBefore} before / ${r.machine.loadAfter} after; node ${r.machine.node}; ${r.machine.at}`,
     '',
-    '| fan-out | samples/s | efficiency | in flight peak | end-to-end samples/s | first start (ms) | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU / ms per sample | temporal | db | endpoint | max load |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | ${r.ideal.efficiency.toFixed(3)} | - | - | 0 | - | - | 0 | - | - | - | - | - | - |`,
+    `| fan-out | samples/s | efficiency | in flight peak | end-to-end samples/s | first start (ms) | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU / ms per sample | temporal | db |${pg ? ' postgres |' : ''} endpoint | max load |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|${pg ? '---|' : ''}---|---|`,
+    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | ${r.ideal.efficiency.toFixed(3)} | - | - | 0 | - | - | 0 | - | - | - | - |${pg ? ' - |' : ''} - | - |`,
   ];
   const rows = r.runs.map((run) => {
     const dbName = run.processes.ferretdb ? 'ferretdb' : 'mongod';
@@ -74,7 +76,7 @@ export function markdownTable(r: BenchReport): string {
     const name = run.fanout === 'default' ? `default (${run.ranAs})` : run.fanout;
     return `| ${name} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.inFlightPeak} | ${run.endToEndThroughput.toFixed(1)} | ${run.firstStartMs} | `
       + `${run.overheadP50Ms} / ${run.overheadP99Ms} | ${run.dispatchP50Ms} / ${run.storeP50Ms} | ${run.eventsPerSample.toFixed(1)} | ${run.cpuMsPerSample.toFixed(1)} | `
-      + `${cell('worker')} | ${cell('temporal')} | ${cell(dbName)} | ${cell('endpoint')} | ${run.maxLoad} |`;
+      + `${cell('worker')} | ${cell('temporal')} | ${cell(dbName)} |${pg ? ` ${cell('postgres')} |` : ''} ${cell('endpoint')} | ${run.maxLoad} |`;
   });
   return [...head, ...rows, ''].join('\n');
 }

@@ -56,6 +56,8 @@ export interface Cluster {
   startTemporal(): Promise<void>;
   /** Synchronous kill of everything, for process 'exit' hooks. */
   killNow(): void;
+  /** Process ids of the Temporal server and of PostgreSQL's postmaster (its backends are its children). */
+  pids(): { server?: number; postgres?: number };
 }
 
 /** PostgreSQL refuses to run as root; as root its programs run as the `postgres` user through runuser. */
@@ -305,6 +307,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         await pollUntil(() => namespaceUsable(address, namespace), { timeoutMs, intervalMs: 250, what: 'the restarted Temporal server to serve the namespace' });
       },
       killNow: killAll,
+      pids: () => ({ server: parts.serverPid, postgres: postmasterPid(pgData) }),
     };
   } catch (err) {
     if (parts.serverPid !== undefined) killNow(parts.serverPid);
