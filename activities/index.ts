@@ -3,6 +3,7 @@ import { ConfigCache, type ActivityDeps } from './deps';
 import { finalizeActivities } from './finalize';
 import { inferActivities, modelCaller } from './infer';
 import { planActivities } from './plan';
+import { providerBatchActivities } from './provider-batch';
 import { recordActivities } from './records';
 import { scoreActivities } from './score';
 import { shardRunnerActivities } from './shard-runner';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...planActivities(deps, configs),
     ...inferActivities(deps, configs, callModel, scoring.scoreAndStore),
     ...shardRunnerActivities(deps, configs, callModel),
+    ...providerBatchActivities(deps, configs),
     ...scoring,
     ...recordActivities(deps, configs),
     ...finalizeActivities(deps, configs),
@@ -36,6 +38,6 @@ export type Activities = ReturnType<typeof createActivities>;
 /** Which activities each queue type serves. */
 export const ACTIVITIES_BY_ROLE = {
   orchestrator: ['planAssignment', 'prepareBatch', 'recordOutcome', 'recordUses', 'recordJobEnd', 'jobsWithFailures', 'recordEvent', 'finalizeAssignment'],
-  inference: ['infer', 'inferAndScore', 'runShard', 'agentTurn'],
+  inference: ['infer', 'inferAndScore', 'runShard', 'agentTurn', 'submitProviderBatch', 'pollProviderBatches', 'collectProviderBatch', 'cancelProviderBatch'],
   scoring: ['scoreAndStore', 'storeEpisode'],
 } as const satisfies Record<string, ReadonlyArray<keyof Activities>>;

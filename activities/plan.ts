@@ -46,9 +46,10 @@ export function planActivities(deps: ActivityDeps, configs: ConfigCache) {
       totals.set(task.id, samples.count);
       comparable.set(task.id, comparableTaskOf(task, samples));
     }
-    const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0)));
+    const mode = (doc?.mode ?? 'all') as RunMode;
+    const jobs = config.models.flatMap((model) => config.tasks.map((task) => jobPlan(config, model, task, totals.get(task.id) ?? 0, mode)));
     await writePlan(deps, input.assignmentId, jobs, comparable);
-    return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, autoRetry: config.autoRetry, mode: (doc?.mode ?? 'all') as RunMode };
+    return { jobs, globalConcurrency: config.concurrency.global, maxJobs: config.concurrency.jobs, retry: config.retry, autoRetry: config.autoRetry, mode };
   }
 }
 
@@ -70,7 +71,7 @@ export async function permanentAsFailure<T>(work: () => Promise<T>): Promise<T> 
  * samples; returns the keyed samples too, for callers that run them in the same process.
  */
 export async function prepareSamples(
-  deps: ActivityDeps, configs: ConfigCache, input: { assignmentId: string; job: JobPlan; mode: RunMode; indexes: number[] },
+  deps: ActivityDeps, configs: ConfigCache, input: { assignmentId: string; job: Pick<JobPlan, 'jobId' | 'modelId' | 'taskId'>; mode: RunMode; indexes: number[] },
 ): Promise<{ prepared: PreparedSample[]; keyed: Map<number, KeyedSample> }> {
   const { assignmentId, job } = input;
   const [model, task, reuse] = await Promise.all([
@@ -90,7 +91,7 @@ export async function prepareSamples(
   return { prepared, keyed };
 }
 
-function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig, total: number): JobPlan {
+function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig, total: number, mode: RunMode): JobPlan {
   const { fanout } = fanoutFor(config, model, task);
   return {
     jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, total,
@@ -98,8 +99,17 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
     scoreInline: task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind),
     fanout,
     batchRunner: fanout === 'batch' && task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind) && !model.rateLimit,
+    ...providerBatchOf(model, task, mode),
     ...agentPlanOf(task),
   };
+}
+
+/** Provider batch settings of a job whose model is in batch mode and whose stage calls the model. */
+function providerBatchOf(model: ModelConfig, task: TaskConfig, mode: RunMode): Pick<JobPlan, 'providerBatch'> {
+  if (model.provider.kind !== 'openai' || !model.provider.batch || task.kind === 'agent') return {};
+  if (mode !== 'all' && mode !== 'infer') return {};
+  const { maxRequests, pollIntervalMs, maxWaitMs, maxResubmits, maxInFlight } = model.provider.batch;
+  return { providerBatch: { maxRequests, pollIntervalMs, maxWaitMs, maxResubmits, maxInFlight } };
 }
 
 /** A task's leaderboard identity: what makes its scores comparable, and a label of it for people. */

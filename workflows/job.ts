@@ -15,6 +15,7 @@ import { DB_ACTIVITY, LOCAL_DB_ACTIVITY } from './presets';
 import { sampleWorkflow } from './sample';
 import { shieldedStart } from './children';
 import { runShardedJob } from './shard';
+import { runProviderBatchJob } from './provider-batch';
 import { episodeWorkflow } from './episode';
 import { environmentOverall } from './overall';
 
@@ -42,6 +43,8 @@ const START_REFUSED = 'execution could not be started';
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobProgress> {
   // fanout: batch runs shard workflows of a few hundred samples instead of one workflow per sample (see
   // workflows/shard.ts). Agent tasks and the report stage always take the per-sample path below.
+  // Provider batch mode (a model's provider.batch): the endpoint's batch API instead of online calls.
+  if (input.job.providerBatch && !input.job.agent && (input.mode === 'all' || input.mode === 'infer')) return runProviderBatchJob(input);
   if (input.job.fanout === 'batch' && !input.job.agent && input.mode !== 'report') return runShardedJob(input);
   const state = new JobState(input);
   const self = workflowInfo().workflowId;

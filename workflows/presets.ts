@@ -118,3 +118,19 @@ export function shardRunnerActivity(queue: string): ActivityOptions {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
   };
 }
+
+/**
+ * Provider batch steps (submit, poll, collect, cancel) on the model's inference queue, where the key is.
+ * They heartbeat, so a lost worker is noticed within 10 s; retries are not limited, since each step is
+ * idempotent (a retried submission finds what a lost attempt created) and an endpoint away for an hour
+ * must not lose the batch. Permanent errors (a rejected key or file) end the retries.
+ */
+export function providerBatchActivity(queue: string, startToCloseMs: number): ActivityOptions {
+  return {
+    taskQueue: queue,
+    startToCloseTimeout: startToCloseMs,
+    heartbeatTimeout: '10s',
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '60s', nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+  };
+}

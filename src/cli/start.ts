@@ -60,7 +60,7 @@ export async function reuseFromOption(store: Store, reuse: string | boolean | un
 /** The dry-run plan as a table for people. */
 export function formatPreview(p: AssignmentPreview): string {
   const head = `plan of ${p.name} (mode ${p.mode}): ${p.jobs.length} jobs, ${p.totals.samples} samples`;
-  const rows = p.jobs.map((j) => `  ${j.jobId.padEnd(32)} ${j.queue.padEnd(30)} ${String(j.samples).padStart(7)} samples: ${j.reused} reused, ${j.adopted} adopted, ${j.rescored} rescored, ${j.executed} executed; fanout ${j.fanout} (${j.fanoutReason})`);
+  const rows = p.jobs.map((j) => `  ${j.jobId.padEnd(32)} ${j.queue.padEnd(30)} ${String(j.samples).padStart(7)} samples: ${j.reused} reused, ${j.adopted} adopted, ${j.rescored} rescored, ${j.executed} executed; ${j.providerBatch ?? `fanout ${j.fanout} (${j.fanoutReason})`}`);
   const t = p.totals;
   return [head, ...rows, `  total: ${t.reused} reused, ${t.adopted} adopted, ${t.rescored} rescored, ${t.executed} executed (model calls: ${t.executed})`].join('\n');
 }

@@ -25,7 +25,27 @@ export function formatStatus(view: AssignmentStatusView): string {
     const overall = job.overall === undefined ? '' : ` overall ${overallText(job.overall)}`;
     lines.push(`  ${job.jobId}: ${job.status} ${doneOf(j)}/${j.total} (${j.succeeded} ok, ${j.reused} reused, ${j.failed} failed, ${j.canceled} canceled)${score}${overall}`);
   }
+  lines.push(...batchLines(view));
   return lines.join('\n');
+}
+
+/** Batches shown one per line; a long list ends with how many more there are. */
+const MAX_BATCH_LINES = 20;
+
+/** Provider batches: a summary by state, then one line per batch with the endpoint's id and counts. */
+function batchLines(view: AssignmentStatusView): string[] {
+  const batches = view.batches ?? [];
+  if (batches.length === 0) return [];
+  const byState = new Map<string, number>();
+  for (const b of batches) byState.set(b.status, (byState.get(b.status) ?? 0) + 1);
+  const lines = [`  provider batches: ${batches.length} (${[...byState].map(([s, n]) => `${n} ${s}`).join(', ')})`];
+  for (const b of batches.slice(0, MAX_BATCH_LINES)) {
+    const counts = b.counts ? `, ${b.counts.completed}/${b.counts.total} completed, ${b.counts.failed} failed` : '';
+    const collected = b.collected ? `; stored ${b.collected.succeeded} ok, ${b.collected.failed} failed, ${b.collected.canceled} canceled${b.collected.unanswered ? `, ${b.collected.unanswered} resubmitted` : ''}` : '';
+    lines.push(`    ${b.jobId} [${b.start}, ${b.end}) round ${b.round}: ${b.remoteId ?? '(nothing to send)'} ${b.status}, ${b.requests} requests${counts}${collected}`);
+  }
+  if (batches.length > MAX_BATCH_LINES) lines.push(`    ... and ${batches.length - MAX_BATCH_LINES} more (status --json lists them all)`);
+  return lines;
 }
 
 /** `evalctl status <id>`: counts per job, live while running, from MongoDB once ended. */

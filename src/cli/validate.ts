@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { AssignmentConfig, ModelConfig } from '../config/schema';
-import { fanoutFor } from '../plan/jobs';
+import { fanoutFor, providerBatchLabel } from '../plan/jobs';
 import { DatasetError } from '../datasets';
 import { describeSamples, openTaskSamples } from '../environments';
 import { scorerKind } from '../scorers';
@@ -75,6 +75,8 @@ export async function validateAssignment(opts: ValidateOptions): Promise<Validat
 
 /** The fan-out of a model's jobs (of its non-agent tasks: agent tasks always run per sample), with the reason. */
 function fanoutLabel(config: AssignmentConfig, model: ModelConfig): string {
+  const batched = providerBatchLabel(model);
+  if (batched) return batched;
   const task = config.tasks.find((t) => t.kind !== 'agent') ?? config.tasks[0];
   const { fanout, reason } = fanoutFor(config, model, task);
   return `${fanout} (${reason})`;

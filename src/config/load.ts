@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { INLINE_SCORERS } from '../plan/jobs';
 import { AssignmentConfigSchema, passAtKOf } from './schema';
 import type { AgentTaskConfig, AssignmentConfig } from './schema';
 import { ConfigError, formatPath, MAX_ISSUES_SHOWN } from './errors';
@@ -103,6 +104,7 @@ async function assemble(source: YamlSource, configDir: string): Promise<Assignme
   resolvePaths(config, ctx);
   checkScorers(config, ctx);
   resolveEpochs(config, ctx);
+  checkProviderBatches(config, ctx);
   if (ctx.issues.length > 0) throw new ConfigError(sorted(ctx.issues));
   return config;
 }
@@ -236,5 +238,22 @@ function resolveEpochs(config: AssignmentConfig, ctx: Context): void {
     const k = passAtKOf(task.reducer);
     const epochs = task.epochs ?? 1;
     if (k !== null && k > epochs) ctx.add(['tasks', i, 'reducer'], `${task.reducer} needs at least ${k} epochs, the task has ${epochs} (set epochs: ${k} or more)`);
+  });
+}
+
+/**
+ * A model in provider batch mode has its answers scored where the batch is collected, so every task it
+ * runs needs a scorer that is a pure function of the prediction; agent tasks need a turn at a time.
+ */
+function checkProviderBatches(config: AssignmentConfig, ctx: Context): void {
+  config.models.forEach((model, i) => {
+    if (model.provider.kind !== 'openai' || !model.provider.batch) return;
+    for (const task of config.tasks) {
+      if (task.kind === 'agent') {
+        ctx.add(['models', i, 'provider', 'batch'], `task ${task.id} is an agent task, which cannot run as provider batches (one turn depends on the last); drop batch or run this model on other tasks`);
+      } else if (!INLINE_SCORERS.has(task.scorer.kind)) {
+        ctx.add(['models', i, 'provider', 'batch'], `task ${task.id} has a ${task.scorer.kind} scorer; provider batches are scored as they are collected, by one of ${[...INLINE_SCORERS].join(', ')}`);
+      }
+    }
   });
 }

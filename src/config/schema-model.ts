@@ -43,6 +43,38 @@ export const LatencySchema = z.union([
   ]),
 ]);
 
+/**
+ * Provider batch mode of an OpenAI-compatible endpoint (`POST /v1/files` + `POST /v1/batches`): a job's
+ * requests that are not answered already go out as batch files instead of online calls, at about half the
+ * price and minutes to hours of latency. Not part of the model's identity: a batch answer is reused online
+ * and the other way round.
+ */
+export const ProviderBatchSchema = z
+  .object({
+    maxRequests: z
+      .number().int().positive().max(50_000)
+      .default(1_000)
+      .describe('Requests per batch file: consecutive sample indexes of a job are grouped into batches of at most this many (OpenAI accepts up to 50,000).'),
+    pollIntervalMs: z
+      .number().int().min(100)
+      .default(60_000)
+      .describe('How often the job asks the endpoint for the state of its running batches (a workflow timer: no worker is held while waiting).'),
+    maxWaitMs: z
+      .number().int().positive()
+      .default(26 * 3_600_000)
+      .describe('Longest a batch may run before evalctl cancels it; its unanswered requests then count as expired. The provider\'s own completion window (24 h) usually ends a batch first.'),
+    maxResubmits: z
+      .number().int().min(0).max(10)
+      .default(2)
+      .describe('Times the unanswered requests of an expired batch are submitted again, as a new batch of just those; after that they fail.'),
+    maxInFlight: z
+      .number().int().positive().max(100)
+      .default(4)
+      .describe('Batches of one job submitted and not yet collected at once.'),
+    completionWindow: z.literal('24h').default('24h').describe('The completion window asked of the endpoint (OpenAI accepts only 24h).'),
+  })
+  .strict();
+
 /** Any OpenAI-compatible endpoint (OpenAI, vLLM, TGI, Ollama, llama.cpp server). */
 export const OpenAIProviderSchema = z
   .object({
@@ -55,6 +87,9 @@ export const OpenAIProviderSchema = z
       .record(z.string(), z.string())
       .default({})
       .describe('Extra HTTP headers; values may contain ${NAME} references.'),
+    batch: ProviderBatchSchema.optional().describe(
+      'Send the requests as provider batches (the endpoint\'s /v1/batches API) instead of online calls; see docs/batch-api.md.',
+    ),
   })
   .strict();
 
@@ -152,6 +187,8 @@ export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
 /** Options of an OpenAI-compatible provider. */
 export type OpenAIProviderConfig = z.infer<typeof OpenAIProviderSchema>;
+/** Provider batch mode settings after defaults. */
+export type ProviderBatchConfig = z.infer<typeof ProviderBatchSchema>;
 /** Options of a command provider. */
 export type CommandProviderConfig = z.infer<typeof CommandProviderSchema>;
 /** Options of the simulated provider. */

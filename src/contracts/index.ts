@@ -7,3 +7,4 @@ export * from './workflow-types';
 export * from './messages';
 export * from './ids';
 export * from './episode';
+export * from './provider-batch';

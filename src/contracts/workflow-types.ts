@@ -1,5 +1,6 @@
 import type { Counts, SampleStatus, AssignmentStatus } from './status';
 import type { AgentRunSettings } from './episode';
+import type { JobBatch, ProviderBatchSettings } from './provider-batch';
 
 /**
  * Inputs and outputs of evalctl's workflows. They stay small (ids, cursors, counters): everything else
@@ -48,6 +49,11 @@ export interface JobPlan {
    * sample: set when the scorer is inline and the model has no queue rate limit to respect.
    */
   batchRunner?: boolean;
+  /**
+   * Set when the model is in provider batch mode (`provider.batch`) and the stage calls the model: the
+   * job's requests go to the endpoint's batch API (workflows/provider-batch.ts) instead of online calls.
+   */
+  providerBatch?: ProviderBatchSettings;
 }
 
 /** What planAssignment returns to the assignment workflow. */
@@ -84,6 +90,8 @@ export interface JobWorkflowInput {
    * often ([index, count]); absent in older histories.
    */
   refusals?: Array<[number, number]>;
+  /** Provider batch mode: the batches queued or in flight, carried across continue-as-new. */
+  batches?: JobBatch[];
 }
 
 /** A sample a job waits on: the execution's key, and whether this job started it or adopted it. */

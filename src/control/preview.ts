@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { keyedSamples } from '../plan/samples';
 import { classifyBatch, type ReuseFrom } from '../plan/reuse';
-import { fanoutFor, inferenceQueueFor } from '../plan/jobs';
+import { fanoutFor, inferenceQueueFor, providerBatchLabel } from '../plan/jobs';
 import { openTaskSamples } from '../environments';
 import type { AssignmentConfig, ModelConfig, TaskConfig } from '../config/schema';
 import { jobIdOf, sampleWorkflowId, type RunMode } from '../contracts';
@@ -17,6 +17,8 @@ export interface JobPreview {
   /** The fan-out the job would run with, and why (`auto` decides by the job's window). */
   fanout: 'per-sample' | 'batch';
   fanoutReason: string;
+  /** Set for a model in provider batch mode: how its requests go out instead of the fan-out. */
+  providerBatch?: string;
   samples: number;
   reused: number;
   adopted: number;
@@ -30,7 +32,7 @@ export interface AssignmentPreview {
   name: string;
   mode: RunMode;
   jobs: JobPreview[];
-  totals: Omit<JobPreview, 'jobId' | 'modelId' | 'taskId' | 'queue' | 'fanout' | 'fanoutReason'>;
+  totals: Omit<JobPreview, 'jobId' | 'modelId' | 'taskId' | 'queue' | 'fanout' | 'fanoutReason' | 'providerBatch'>;
 }
 
 const PAGE = 500;
@@ -49,7 +51,8 @@ export async function previewAssignment(
     for (const task of config.tasks) {
       const job = await previewJob(store, temporal, model, task, mode, reuseFrom, othersRunning, noReuse);
       const { fanout, reason } = fanoutFor(config, model, task);
-      jobs.push({ ...job, fanout, fanoutReason: reason });
+      const batched = mode === 'all' || mode === 'infer' ? providerBatchLabel(model) : undefined;
+      jobs.push({ ...job, fanout, fanoutReason: reason, ...(batched ? { providerBatch: batched } : {}) });
     }
   }
   const totals = { samples: 0, reused: 0, adopted: 0, executed: 0, rescored: 0 };
@@ -59,9 +62,9 @@ export async function previewAssignment(
 
 async function previewJob(
   store: Store, temporal: TemporalHandle, model: ModelConfig, task: TaskConfig, mode: RunMode, reuseFrom: ReuseFrom, othersRunning: boolean, noReuse: boolean,
-): Promise<Omit<JobPreview, 'fanout' | 'fanoutReason'>> {
+): Promise<Omit<JobPreview, 'fanout' | 'fanoutReason' | 'providerBatch'>> {
   const dataset = await openTaskSamples(task);
-  const job: Omit<JobPreview, 'fanout' | 'fanoutReason'> = {
+  const job: Omit<JobPreview, 'fanout' | 'fanoutReason' | 'providerBatch'> = {
     jobId: jobIdOf(model.id, task.id), modelId: model.id, taskId: task.id, queue: inferenceQueueFor(model),
     samples: dataset.count, reused: 0, adopted: 0, executed: 0, rescored: 0,
   };

@@ -39,6 +39,38 @@ export interface AssignmentStatusView {
   retrying?: RetryingStep[];
   /** For an assignment not ended: whether its job workflows answered; otherwise counts are MongoDB's. */
   orchestrator?: OrchestratorState;
+  /** Provider batches of jobs in provider batch mode, as last polled. */
+  batches?: ProviderBatchView[];
+}
+
+/** One provider batch as `status` shows it: the endpoint's id, state and request counts. */
+export interface ProviderBatchView {
+  jobId: string;
+  /** First and one past the last sample index of its range. */
+  start: number;
+  end: number;
+  /** 0 for the first submission, n for the n-th resubmission of what an expired batch left unanswered. */
+  round: number;
+  /** The endpoint's batch id; null when nothing had to be sent (every request answered before). */
+  remoteId: string | null;
+  status: string;
+  requests: number;
+  counts?: { total: number; completed: number; failed: number };
+  /** How its samples ended, once collected. */
+  collected?: { succeeded: number; failed: number; canceled: number; unanswered: number };
+}
+
+/** The provider batches of an assignment, in job and range order. */
+export async function providerBatchesOf(store: Store, assignmentId: string): Promise<ProviderBatchView[]> {
+  const docs = await store.providerBatches
+    .find({ assignmentId }, { projection: { jobId: 1, start: 1, end: 1, round: 1, remoteId: 1, status: 1, counts: 1, collected: 1, 'requests.customId': 1 } })
+    .toArray();
+  return docs
+    .map((d) => ({
+      jobId: d.jobId, start: d.start, end: d.end, round: d.round, remoteId: d.remoteId ?? null, status: d.status, requests: d.requests?.length ?? 0,
+      ...(d.counts ? { counts: d.counts } : {}), ...(d.collected ? { collected: d.collected } : {}),
+    }))
+    .sort((a, b) => a.jobId.localeCompare(b.jobId) || a.start - b.start || a.round - b.round);
 }
 
 /** A step Temporal is retrying: which activity, its attempt, and the error of the last one. */
@@ -73,11 +105,13 @@ export async function assignmentStatus(store: Store, temporal: TemporalHandle | 
   const status: AssignmentStatus = doc.paused && !isTerminal(doc.status) ? 'paused' : doc.status === 'pending' ? 'running' : doc.status;
   const retrying = live && temporal ? await retryingSteps(temporal, doc.workflowId) : [];
   const orchestrator: OrchestratorState | undefined = !live ? undefined : polled === false ? 'not running' : answered ? 'running' : 'not answering';
+  const batches = await providerBatchesOf(store, doc._id);
   return {
     assignmentId: doc._id, name: doc.name, status, counts: isTerminal(doc.status) ? doc.counts : counts, jobs, workflowId: doc.workflowId,
     createdAt: doc.createdAt.toISOString(), startedAt: doc.startedAt?.toISOString(), endedAt: doc.endedAt?.toISOString(),
     ...(doc.error ? { error: doc.error } : {}),
     ...(retrying.length ? { retrying } : {}), ...(orchestrator ? { orchestrator } : {}),
+    ...(batches.length ? { batches } : {}),
   };
 }
 

@@ -48,3 +48,10 @@ export function modelQueuesOf(config: AssignmentConfig): { extraInferenceQueues:
   }
   return { extraInferenceQueues: [...extra], queueRates };
 }
+
+/** How a model in provider batch mode sends its requests, for validate and start --dry-run; undefined for online models. */
+export function providerBatchLabel(model: ModelConfig): string | undefined {
+  if (model.provider.kind !== 'openai' || !model.provider.batch) return undefined;
+  const b = model.provider.batch;
+  return `provider batches (at most ${b.maxRequests} requests each, ${b.maxInFlight} at once per job, polled every ${b.pollIntervalMs / 1000} s)`;
+}

@@ -59,7 +59,7 @@ export class OpenAIProvider implements Provider {
 }
 
 /** Generation parameters in the endpoint's spelling; unset ones are left out. */
-function wireParams(p: GenerationParams): Record<string, unknown> {
+export function wireParams(p: GenerationParams): Record<string, unknown> {
   const out: Record<string, unknown> = {
     temperature: p.temperature,
     max_tokens: p.maxTokens,

@@ -1,4 +1,4 @@
-import type { AssignmentStatus, Counts, ModelTurn, RunMode, SampleStatus } from '../contracts';
+import type { AssignmentStatus, BatchRequestCounts, CollectBatchResult, Counts, ModelTurn, RemoteBatchStatus, RunMode, SampleStatus } from '../contracts';
 
 /**
  * Shapes of evalctl's MongoDB documents. Every write is an upsert on a deterministic `_id`, so a retried
@@ -222,4 +222,41 @@ export interface LeaderboardDoc {
 /** The figures a job aggregates, from a result. */
 export function figuresOf(doc: Pick<ResultDoc, 'latencyMs' | 'usage' | 'cost'>): ResultFigures {
   return { latencyMs: doc.latencyMs ?? null, inputTokens: doc.usage?.inputTokens ?? 0, outputTokens: doc.usage?.outputTokens ?? 0, cost: doc.cost ?? 0 };
+}
+
+/**
+ * One provider batch of a job (provider batch mode), `_id` its key (src/contracts/provider-batch.ts). It
+ * holds the requests the batch was built with, so a retried submission sends the same ones, and records
+ * each step (upload started, file id, create started, remote id) before and after it happens, so a retry
+ * after a crash looks on the endpoint for what the lost attempt may have done instead of doing it again.
+ */
+export interface ProviderBatchDoc {
+  _id: string;
+  assignmentId: string;
+  jobId: string;
+  modelId: string;
+  taskId: string;
+  start: number;
+  end: number;
+  round: number;
+  previousKey?: string;
+  /** One request per distinct sample key (its custom_id), with the sample indexes it answers. */
+  requests: Array<{ customId: string; indexes: number[] }>;
+  /** Indexes of the range answered before (reused), counted once at the first round. */
+  reused: number;
+  /** Indexes of the range scored from a stored prediction (--reuse) when the batch was built. */
+  scored?: number;
+  fileId?: string;
+  uploadStartedAt?: Date;
+  createStartedAt?: Date;
+  /** The endpoint's batch id; null when nothing had to be sent. */
+  remoteId?: string | null;
+  status: RemoteBatchStatus | 'preparing' | 'empty';
+  counts?: BatchRequestCounts;
+  /** custom_ids the collected batch left unanswered (expired or cancelled before they ran). */
+  unanswered?: string[];
+  /** How its samples ended, once collected. */
+  collected?: CollectBatchResult;
+  createdAt: Date;
+  updatedAt: Date;
 }

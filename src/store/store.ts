@@ -1,5 +1,5 @@
 import { MongoClient, type AnyBulkWriteOperation, type BulkWriteOptions, type Collection, type Db, type Document, type Filter } from 'mongodb';
-import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ResultDoc, SampleDoc, SessionDoc } from './documents';
+import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ProviderBatchDoc, ResultDoc, SampleDoc, SessionDoc } from './documents';
 
 /** The collections evalctl uses, opened from one client. */
 export interface Store {
@@ -13,6 +13,8 @@ export interface Store {
   leaderboards: Collection<LeaderboardDoc>;
   /** Live environment sessions of agent tasks (`evalctl sessions`). */
   sessions: Collection<SessionDoc>;
+  /** Provider batches of jobs in provider batch mode, by key (`evalctl status` lists them). */
+  providerBatches: Collection<ProviderBatchDoc>;
   /** FerretDB answers only `_id` equality from an index; other filters scan, so hot paths differ. */
   flavor: 'mongodb' | 'ferretdb';
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export async function openStore(url: string, options: { ensureIndexes?: boolean 
     events: db.collection<EventDoc>('events'),
     leaderboards: db.collection<LeaderboardDoc>('leaderboards'),
     sessions: db.collection<SessionDoc>('sessions'),
+    providerBatches: db.collection<ProviderBatchDoc>('providerBatches'),
     flavor: 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb',
     close: () => client.close(),
   };
@@ -72,6 +75,7 @@ export async function ensureIndexes(store: Store): Promise<void> {
     // Leaderboard rebuilds read the completed jobs of one task; `leaderboard` lists boards by recency.
     store.jobs.createIndex({ taskId: 1, status: 1 }, { name: 'task_status' }),
     store.leaderboards.createIndex({ updatedAt: -1 }, { name: 'updatedAt' }),
+    store.providerBatches.createIndex({ assignmentId: 1 }, { name: 'assignmentId' }),
   ]);
 }
 

@@ -27,6 +27,13 @@ export const BAD_CONFIGS: BadConfigCase[] = [
     yaml: `name: x\nmodels:\n  - id: m\n    provider:\n      kind: openai\n      model: g\n      apiKey: sk-live-123\n${TASK}`,
     expected: "a.yaml:7:15 models[0].provider.apiKey: must be an environment reference like ${OPENAI_API_KEY}, not a literal secret",
   },
+  { name: 'provider batch on a simulated model', yaml: `name: x\nmodels:\n  - id: m\n    provider: {kind: simulated, batch: {}}\n${TASK}`, expected: "a.yaml:4:33 models[0].provider.batch: unknown key" },
+  { name: 'provider batch polled too often', yaml: `name: x\nmodels:\n  - id: m\n    provider: {kind: openai, model: g, batch: {pollIntervalMs: 10}}\n${TASK}`, expected: "a.yaml:4:64 models[0].provider.batch.pollIntervalMs: must be >= 100" },
+  {
+    name: 'provider batch with a command scorer',
+    yaml: `name: x\nmodels:\n  - id: m\n    provider: {kind: openai, model: g, batch: {}}\n${TASK}    scorer: {kind: command, command: [./score]}\n`,
+    expected: "a.yaml:4:47 models[0].provider.batch: task t has a command scorer; provider batches are scored as they are collected, by one of exact, includes, regex, numeric, choice, f1",
+  },
   { name: 'bad base URL', yaml: `name: x\nmodels:\n  - id: m\n    provider: {kind: openai, model: g, baseUrl: localhost}\n${TASK}`, expected: "a.yaml:4:49 models[0].provider.baseUrl: expected a URL, got \"localhost\"" },
   { name: 'unknown api', yaml: `name: x\nmodels:\n  - id: m\n    provider: {kind: openai, model: g, api: chatt}\n${TASK}`, expected: "a.yaml:4:45 models[0].provider.api: expected one of chat, completions" },
   { name: 'command as a shell string', yaml: `name: x\nmodels:\n  - id: m\n    provider: {kind: command, command: "python run.py"}\n${TASK}`, expected: "a.yaml:4:40 models[0].provider.command: expected array, got string \"python run.py\"" },
