@@ -25,7 +25,7 @@ test('the bench runs both fan-outs against the ideal and reports sane figures (n
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /\| fan-out \| samples\/s \| efficiency/);
     const report = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchReport;
-    assert.deepEqual(report.workload, { samples: 60, latencyMs: 50, concurrency: 16, zeroLatency: false, provider: 'http' });
+    assert.deepEqual(report.workload, { samples: 60, latencyMs: 50, concurrency: 16, zeroLatency: false, provider: 'http', server: 'dev' });
     assert.ok(report.runs.every((r) => r.inFlightPeak >= 1 && r.inFlightPeak <= 16), 'in-flight peak within the window');
     assert.ok(report.runs.every((r) => r.processes.endpoint.cpuSeconds >= 0 && r.cpuMsPerSampleByProcess.worker > 0), 'endpoint and per-process CPU measured');
     assert.ok(report.machine.cores >= 1 && Number.isFinite(report.machine.loadBefore));
