@@ -1,11 +1,13 @@
 /**
  * Generates the demo datasets in configs/datasets/ from a fixed seed: our own synthetic content
  * (arithmetic, capitals of made-up countries, multiple choice, sentiment), no third-party text.
- * Run: node dist/scripts/make-datasets.js   (output is byte-identical on every run)
+ * Run: node dist/scripts/make-datasets.js   (output is byte-identical on every run; arithmetic-hf/ is the
+ * arithmetic rows as a Hugging Face dataset folder of Parquet shards)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32 } from '../src/datasets/random';
+import { writeParquet } from './bench/parquet';
 
 type Rand = () => number;
 
@@ -85,14 +87,20 @@ export function sentimentCsv(n: number, rand: Rand): string {
 
 const jsonl = (rows: object[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-function main(): void {
+async function main(): Promise<void> {
   const out = path.resolve(__dirname, '..', '..', 'configs', 'datasets');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'arithmetic.jsonl'), jsonl(arithmetic(120, mulberry32(1))));
+  // The same rows as a Hugging Face dataset folder in the Hub's layout (two shards of the test split).
+  const rows = arithmetic(120, mulberry32(1)) as Array<Record<string, unknown>>;
+  const hf = path.join(out, 'arithmetic-hf', 'data');
+  mkdirSync(hf, { recursive: true });
+  await writeParquet(path.join(hf, 'test-00000-of-00002.parquet'), rows.slice(0, 60), { rowGroupSize: 25 });
+  await writeParquet(path.join(hf, 'test-00001-of-00002.parquet'), rows.slice(60), { rowGroupSize: 25 });
   writeFileSync(path.join(out, 'capitals.jsonl'), jsonl(capitals(80, mulberry32(2))));
   writeFileSync(path.join(out, 'multiple-choice.jsonl'), jsonl(multipleChoice(60, mulberry32(3))));
   writeFileSync(path.join(out, 'sentiment.csv'), sentimentCsv(80, mulberry32(4)));
   process.stderr.write(`wrote 340 samples to ${path.relative(process.cwd(), out)}\n`);
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

@@ -2,10 +2,12 @@
  * `npm run scale`: the scale targets. (1) One assignment of 100,000 samples at zero latency completes with
  * the worker's RSS under 1 GiB and no history warnings from the Temporal server. (2) Planning a
  * 1,000,000-line dataset (counting it, then keying every sample in pages as prepareBatch does) stays under
- * 300 MB RSS, measured in a child process of its own.
+ * 300 MB RSS, measured in a child process of its own, as JSONL and as Parquet (row groups of --plan-row-group
+ * rows, read one row group at a time).
  *
  *   npm run scale -- [--samples 100000] [--fanout batch|per-sample] [--concurrency 64]
- *                    [--plan-lines 1000000] [--only run|plan] [--out bench-results]
+ *                    [--plan-lines 1000000] [--plan-format jsonl|parquet|both] [--plan-row-group 10000]
+ *                    [--only run|plan] [--out bench-results]
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { keyedSamples } from '../src/plan/samples';
 import { runAssignment, startBenchStack, startWorkerProcess, temporalLogOf, workDir } from './bench/harness';
 import { loadAverage, ProcSampler, round } from './bench/proc-stats';
 import { providerConfig, writeDataset, writeWorkloadConfig } from './bench/workload';
+import { writeDatasetParquet } from './bench/parquet';
 
 const log = (line: string): void => void process.stderr.write(`scale: ${line}\n`);
 const MIB = 1024 * 1024;
@@ -85,12 +88,22 @@ async function planChild(datasetPath: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ lines: count, keyed, seconds: round((Date.now() - started) / 1000), peakRssMiB })}\n`);
 }
 
-/** Writes a dataset of `lines` lines and plans it in a child process; returns what the child measured. */
-async function planDataset(lines: number): Promise<{ lines: number; keyed: number; seconds: number; peakRssMiB: number }> {
+/** What planning one dataset file measured. */
+interface PlanResult {
+  format: 'jsonl' | 'parquet';
+  lines: number;
+  keyed: number;
+  seconds: number;
+  peakRssMiB: number;
+}
+
+/** Writes a dataset of `lines` rows (JSONL or Parquet) and plans it in a child process; returns what the child measured. */
+async function planDataset(lines: number, format: 'jsonl' | 'parquet', rowGroup: number): Promise<PlanResult> {
   const dir = workDir('evalctl-plan-');
-  const file = join(dir, 'million.jsonl');
-  log(`writing a ${lines}-line dataset`);
-  writeDataset(file, lines, 'plan');
+  const file = join(dir, `million.${format}`);
+  log(`writing a ${lines}-row ${format} dataset${format === 'parquet' ? ` (row groups of ${rowGroup})` : ''}`);
+  if (format === 'parquet') await writeDatasetParquet(file, lines, 'plan', rowGroup);
+  else writeDataset(file, lines, 'plan');
   log('planning it in a child process');
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(process.execPath, [__filename, '--plan-child', file], { maxBuffer: 4 * MIB }, (err, out, errOut) => {
@@ -99,7 +112,7 @@ async function planDataset(lines: number): Promise<{ lines: number; keyed: numbe
     });
   });
   rmSync(dir, { recursive: true, force: true });
-  return JSON.parse(stdout.trim().split('\n').pop() as string) as { lines: number; keyed: number; seconds: number; peakRssMiB: number };
+  return { format, ...(JSON.parse(stdout.trim().split('\n').pop() as string) as Omit<PlanResult, 'format'>) };
 }
 
 async function main(): Promise<number> {
@@ -110,6 +123,8 @@ async function main(): Promise<number> {
       fanout: { type: 'string', default: 'batch' },
       concurrency: { type: 'string', default: '64' },
       'plan-lines': { type: 'string', default: '1000000' },
+      'plan-format': { type: 'string', default: 'both' },
+      'plan-row-group': { type: 'string', default: '10000' },
       only: { type: 'string' },
       out: { type: 'string', default: 'bench-results' },
       'plan-child': { type: 'string' },
@@ -120,10 +135,15 @@ async function main(): Promise<number> {
   const report: Record<string, unknown> = { at: new Date().toISOString(), loadBefore: loadAverage() };
   let ok = true;
   if (values.only !== 'run') {
-    const plan = await planDataset(Number(values['plan-lines']));
-    report.plan = { ...plan, underLimit: plan.peakRssMiB * MIB < 300e6 };
-    ok &&= plan.peakRssMiB * MIB < 300e6;
-    log(`planning ${plan.lines} lines: ${plan.seconds} s, peak RSS ${plan.peakRssMiB} MiB`);
+    const formats = values['plan-format'] === 'both' ? (['jsonl', 'parquet'] as const) : [values['plan-format'] === 'parquet' ? 'parquet' as const : 'jsonl' as const];
+    const plans = [];
+    for (const format of formats) {
+      const plan = await planDataset(Number(values['plan-lines']), format, Number(values['plan-row-group']));
+      plans.push({ ...plan, underLimit: plan.peakRssMiB * MIB < 300e6 });
+      ok &&= plan.peakRssMiB * MIB < 300e6;
+      log(`planning ${plan.lines} ${format} rows: ${plan.seconds} s, peak RSS ${plan.peakRssMiB} MiB, load ${loadAverage()}`);
+    }
+    report.plan = plans;
   }
   if (values.only !== 'plan') {
     const run = await scaleRun(Number(values.samples), fanout, Number(values.concurrency));

@@ -175,7 +175,7 @@ function checkDuplicateIds(config: AssignmentConfig, ctx: Context): void {
   }
 }
 
-const EXTENSION_FORMATS: Record<string, 'jsonl' | 'csv' | 'json'> = { '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.csv': 'csv', '.json': 'json' };
+const EXTENSION_FORMATS: Record<string, 'jsonl' | 'csv' | 'json' | 'parquet'> = { '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.csv': 'csv', '.json': 'json', '.parquet': 'parquet' };
 
 /** Dataset paths and command cwds become absolute, relative to the file that wrote them. */
 function resolvePaths(config: AssignmentConfig, ctx: Context): void {
@@ -190,12 +190,18 @@ function resolvePaths(config: AssignmentConfig, ctx: Context): void {
     const ds = task.dataset;
     if (ds.path === undefined) return;
     ds.path = path.resolve(baseDir(at), ds.path);
-    if (!existsSync(ds.path) || !statSync(ds.path).isFile()) ctx.add(at, `dataset file not found: ${displayName(ds.path)}`);
+    const isDir = existsSync(ds.path) && statSync(ds.path).isDirectory();
+    // A folder is a Hugging Face dataset folder (format hf); anything else must be a file.
+    if (isDir ? ds.format !== undefined && ds.format !== 'hf' : !existsSync(ds.path) || !statSync(ds.path).isFile()) {
+      return ctx.add(at, isDir ? `a folder can only be read as format hf (a Hugging Face dataset folder), not ${ds.format}` : `dataset ${ds.format === 'hf' ? 'folder' : 'file'} not found: ${displayName(ds.path)}`);
+    }
+    if (ds.format === 'hf' && !isDir) return ctx.add(at, `format hf needs a Hugging Face dataset folder, ${displayName(ds.path)} is a file`);
     if (ds.format === undefined) {
       const ext = path.extname(ds.path).toLowerCase();
-      ds.format = EXTENSION_FORMATS[ext];
-      if (!ds.format) ctx.add(at, `cannot tell the format from "${ext || '(no extension)'}"; set format: jsonl, csv or json`);
+      ds.format = isDir ? 'hf' : EXTENSION_FORMATS[ext];
+      if (!ds.format) ctx.add(at, `cannot tell the format from "${ext || '(no extension)'}"; set format: jsonl, csv, json, parquet or hf`);
     }
+    if (ds.format !== 'hf' && (ds.split !== undefined || ds.subset !== undefined)) ctx.add(['tasks', i, 'dataset', ds.split !== undefined ? 'split' : 'subset'], 'split and subset are for format hf (a Hugging Face dataset folder)');
   });
   config.models.forEach((model, i) => {
     if (model.provider.kind === 'command' && model.provider.cwd !== undefined) {

@@ -8,12 +8,21 @@ import { EpochsSchema, ReducerSchema } from './schema-epochs';
 /** Where samples come from: a file (JSONL, CSV, JSON array) or samples written inline. */
 export const DatasetConfigSchema = z
   .object({
-    path: z.string().min(1).optional().describe('Dataset file; relative paths are resolved against the config file that names them.'),
+    path: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Dataset file, or a local Hugging Face dataset folder (format hf); relative paths are resolved against the config file that names them.'),
     samples: z
       .array(z.record(z.string(), z.unknown()))
       .optional()
       .describe('Inline samples, for small tasks written directly in the config.'),
-    format: z.enum(['jsonl', 'csv', 'json']).optional().describe('File format; inferred from the extension when absent.'),
+    format: z
+      .enum(['jsonl', 'csv', 'json', 'parquet', 'hf'])
+      .optional()
+      .describe('File format: jsonl, csv, json, parquet, or hf (a Hugging Face dataset folder of Parquet files); inferred from the extension (a folder: hf) when absent.'),
+    split: z.string().min(1).optional().describe('format hf: the split to read (train, test, ...); needed when the folder has several.'),
+    subset: z.string().min(1).optional().describe('format hf: the subset (config name) to read; default: "default", or the only one.'),
     fields: z
       .object({
         id: z.string().default('id').describe('Column holding the sample id; the row number is used when it is absent.'),
@@ -34,6 +43,9 @@ export const DatasetConfigSchema = z
   .superRefine((d, ctx) => {
     if ((d.path === undefined) === (d.samples === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'set exactly one of path or samples' });
+    }
+    for (const key of ['split', 'subset'] as const) {
+      if (d[key] !== undefined && d.format !== undefined && d.format !== 'hf') ctx.addIssue({ code: 'custom', path: [key], message: `${key} is for format hf (a Hugging Face dataset folder)` });
     }
   })
   .describe('The samples of a task.');

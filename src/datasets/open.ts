@@ -4,6 +4,8 @@ import { canonicalJson, sha256Hex } from '../config/canonical';
 import type { DatasetConfig } from '../config/schema';
 import { permutation } from './random';
 import { csvSource, jsonArraySource, jsonlSource, memorySource } from './sources';
+import { parquetSource } from './parquet';
+import { hfSplitFiles } from './hf';
 import type { RowSource } from './sources';
 import { DatasetError } from './types';
 import type { Dataset, Sample } from './types';
@@ -66,11 +68,19 @@ async function openSource(config: DatasetConfig): Promise<RowSource> {
   const stat = await fs.stat(file).catch(() => {
     throw new DatasetError('dataset file not found', file);
   });
-  const format = config.format ?? formatFromExtension(file);
-  const key = `${file}|${format}|${stat.mtimeMs}|${stat.size}`;
+  const format = config.format ?? (stat.isDirectory() ? 'hf' : formatFromExtension(file));
+  if (format === 'hf' && !stat.isDirectory()) throw new DatasetError('format hf needs a Hugging Face dataset folder, not a file', file);
+  if (format !== 'hf' && stat.isDirectory()) throw new DatasetError(`a folder cannot be read as ${format}; a Hugging Face dataset folder is format hf`, file);
+  const files = format === 'hf' ? await hfSplitFiles(file, { split: config.split, subset: config.subset }) : [file];
+  const versions = await Promise.all(files.map(async (f) => {
+    const s = await fs.stat(f);
+    return `${f}|${s.mtimeMs}|${s.size}`;
+  }));
+  const key = `${format}|${versions.join('|')}`;
   let pending = cache.get(key);
   if (!pending) {
-    pending = format === 'csv' ? csvSource(file) : format === 'json' ? jsonArraySource(file) : jsonlSource(file);
+    pending = format === 'hf' || format === 'parquet' ? parquetSource(files, file)
+      : format === 'csv' ? csvSource(file) : format === 'json' ? jsonArraySource(file) : jsonlSource(file);
     void pending.catch(() => cache.delete(key));
     if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);
     cache.set(key, pending);
@@ -78,8 +88,9 @@ async function openSource(config: DatasetConfig): Promise<RowSource> {
   return pending;
 }
 
-function formatFromExtension(file: string): 'jsonl' | 'csv' | 'json' {
+function formatFromExtension(file: string): 'jsonl' | 'csv' | 'json' | 'parquet' {
   const ext = path.extname(file).toLowerCase();
+  if (ext === '.parquet') return 'parquet';
   if (ext === '.csv') return 'csv';
   if (ext === '.json') return 'json';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
