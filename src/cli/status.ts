@@ -53,7 +53,7 @@ export function statusCommand(): Command {
   return new Command('status')
     .description('show the status and counts of an assignment')
     .argument('<id>', 'assignment id')
-    .option('--json', 'print JSON {assignmentId, status, counts, jobs} on stdout')
+    .option('--json', 'print JSON {assignmentId, status, counts, jobs, batches} on stdout (batches: provider batches, when there are any)')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       await withStoreAndMaybeTemporal(command, async ({ store, temporal, unreachable }) => {
         const view = await assignmentStatus(store, temporal, await findAssignment(store, id));

@@ -7,6 +7,7 @@ import { href, html, link, pre, seg, table, type Html } from './html';
 import { money, ms, num, page, progressBar, scoreCi, statusBadge, when } from './layout';
 import { loadAssignment, loadJobs, type ViewerContext } from './data';
 import { maskSecrets } from './secrets';
+import { providerBatchesOf, type ProviderBatchView } from '../control/status';
 
 /** Assignments per page of the list. */
 export const ASSIGNMENTS_PER_PAGE = 50;
@@ -88,6 +89,15 @@ function summaryTable(a: AssignmentDoc, jobs: JobDoc[]): Html {
   return table(['model \\ task', ...summary.tasks], rows, { id: 'scores' });
 }
 
+/** One provider batch: its range, the endpoint's id and state, and how its samples were stored. */
+function batchCells(b: ProviderBatchView): Html[] {
+  const stored = b.collected ? `${b.collected.succeeded} ok, ${b.collected.failed} failed, ${b.collected.canceled} canceled${b.collected.unanswered ? `, ${b.collected.unanswered} resubmitted` : ''}` : '';
+  return [
+    html`${b.jobId}`, html`${b.start}–${b.end - 1}`, html`${b.round}`, html`<code>${b.remoteId ?? '(nothing to send)'}</code>`, statusBadge(b.status),
+    html`${num(b.requests)}`, html`${b.counts ? `${num(b.counts.completed)} / ${num(b.counts.failed)}` : ''}`, html`${stored}`,
+  ];
+}
+
 function eventRows(events: EventDoc[]): Html[][] {
   return events.map((e) => [html`${when(e.at)}`, html`${e.type}`, pre(e.data ? JSON.stringify(e.data) : '', 'text')]);
 }
@@ -95,9 +105,10 @@ function eventRows(events: EventDoc[]): Html[][] {
 /** `/assignments/<id>`: scores with CIs, jobs with counts and costs, config snapshot, events, Temporal links. */
 export async function assignmentPage(ctx: ViewerContext, id: string): Promise<string> {
   const a = await loadAssignment(ctx.store, id);
-  const [jobs, events] = await Promise.all([
+  const [jobs, events, batches] = await Promise.all([
     loadJobs(ctx.store, id),
     ctx.store.events.find({ assignmentId: id }).sort({ at: -1 }).limit(200).toArray(),
+    providerBatchesOf(ctx.store, id),
   ]);
   const totals = jobs.reduce((t, j) => ({ in: t.in + (j.metrics?.tokens.input ?? 0), out: t.out + (j.metrics?.tokens.output ?? 0), cost: t.cost + (j.metrics?.cost ?? 0) }), { in: 0, out: 0, cost: 0 });
   const live = !isTerminal(a.status);
@@ -112,6 +123,7 @@ ${a.error ? html`<dt>error</dt><dd class="bad">${a.error}</dd>` : ''}
 <dt>compare</dt><dd>${link(href('/compare', { a: a._id }), 'with another assignment')}</dd></dl>
 <h2>Scores (mean [95% CI])</h2>${summaryTable(a, jobs)}
 <h2>Jobs</h2>${table(['job', 'status', 'progress', 'samples', 'succeeded', 'failed', 'reused', 'canceled', 'tokens in / out', 'cost', 'latency p50 / p95', 'workflow'], jobs.map((j) => jobCells(ctx, a, j)), { id: 'jobs' })}
+${batches.length ? html`<h2>Provider batches</h2>${table(['job', 'samples', 'round', 'batch id', 'state', 'requests', 'completed / failed', 'stored'], batches.map(batchCells), { id: 'batches' })}` : ''}
 <h2>Config snapshot</h2><p class="muted">As stored at start: secrets stay <code>\${NAME}</code> references.</p>${pre(stringify(maskSecrets(a.config)))}
 <h2>Events</h2>${table(['at', 'type', 'data'], eventRows(events), { id: 'events' })}
 ${live ? html`<p class="muted">Refreshing every 3 s while the assignment runs.</p>` : ''}`;

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../src/store/store';
 import { connectTemporal } from '../../src/temporal/client';
+import { assignmentPage } from '../../src/viewer/pages-assignments';
+import { DigestCache } from '../../src/viewer/digest-cache';
 import { startBatchServer } from '../fixtures/batch-server';
 import { BATCH_KEY, assertExactlyOnce, finishBatch, statusOf, writeBatchWorkload } from '../helpers/batch-api';
 import { runCli, startAssignment } from '../helpers/cli';
@@ -62,6 +64,10 @@ test('provider batch: answers stored and scored per sample, failures per sample,
   const text = await runCli(['status', id], { env });
   assert.match(text.stdout, /provider batches: 2 \(2 completed\)/);
   assert.match(text.stdout, /batched\/echo \[0, 4\) round 0: batch_\d+ completed, 3 requests, 3\/3 completed, 0 failed/);
+  // So does the viewer's assignment page.
+  const viewer = await assignmentPage({ store, digests: new DigestCache(store), uiBase: 'http://ui', namespace: 'default' }, id);
+  assert.match(viewer, /<h2>Provider batches<\/h2>/);
+  assert.equal((viewer.match(/<code>batch_\d+<\/code>/g) ?? []).length, 2, 'both batch ids on the page');
   // The key reached the endpoint from the worker's environment, and nowhere else.
   assert.deepEqual([...server.auth], [`Bearer ${BATCH_KEY}`]);
   const assignment = await store.assignments.findOne({ _id: id });

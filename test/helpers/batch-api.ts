@@ -51,7 +51,7 @@ export function writeBatchWorkload(dir: string, w: BatchWorkload): string {
 export interface BatchStatusView {
   status: string;
   counts: Record<string, number>;
-  batches?: Array<{ remoteId: string | null; status: string; requests: number; counts?: { completed: number; failed: number; total: number } }>;
+  batches?: Array<{ remoteId: string | null; round: number; status: string; requests: number; counts?: { completed: number; failed: number; total: number } }>;
 }
 
 /** `evalctl status <id> --json`. */
