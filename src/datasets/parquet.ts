@@ -10,7 +10,8 @@ import { DatasetError } from './types';
  * Parquet files (what Hugging Face publishes datasets as) read with hyparquet: pure JavaScript, no native
  * build, snappy built in and gzip, brotli, zstd and lz4 from hyparquet-compressors. Opening reads only
  * each file's footer (row counts per row group) and hashes the bytes; rows are decoded one row group at a
- * time when asked for, with the last few row groups kept, so memory follows the row group, not the file.
+ * time when asked for, with recent row groups kept up to a size bound, so memory follows the row group, not
+ * the file.
  */
 
 type Hyparquet = typeof HyparquetModule;
@@ -36,10 +37,18 @@ interface Group {
   /** First row of the group in the source. */
   start: number;
   rows: number;
+  /** Uncompressed bytes of the group, as its footer says. */
+  bytes: number;
 }
 
-/** Row groups whose decoded rows stay in memory between reads (sequential pages hit them again). */
-const KEPT_GROUPS = 2;
+/**
+ * Decoded row groups stay in memory between reads while their uncompressed size (from the footer) adds up to
+ * at most this, and the last two always do: sequential pages hit them again, and a small file (most
+ * evaluation sets) stays decoded whole, so a shuffled order costs no re-decoding. Decoded rows take a few
+ * times their uncompressed bytes in JavaScript.
+ */
+const KEPT_BYTES = 16 * 1024 * 1024;
+const KEPT_GROUPS_MIN = 2;
 
 /** Reads byte ranges of an open file, as hyparquet asks for them. */
 function fileBuffer(handle: fs.FileHandle, byteLength: number): AsyncBuffer {
@@ -154,19 +163,30 @@ export async function parquetSource(files: readonly string[], label = files[0]):
     let fileStart = 0;
     for (const group of metadata.row_groups) {
       const rows = Number(group.num_rows);
-      if (rows > 0) groups.push({ file, metadata, fileStart, start: count, rows });
+      if (rows > 0) groups.push({ file, metadata, fileStart, start: count, rows, bytes: Number(group.total_byte_size) });
       fileStart += rows;
       count += rows;
     }
   }
   const contentHash = await hashFiles(files);
   const kept = new Map<number, Array<Record<string, unknown>>>();
+  let keptBytes = 0;
   const decode = async (index: number): Promise<Array<Record<string, unknown>>> => {
     const hit = kept.get(index);
-    if (hit) return hit;
+    if (hit) {
+      // Most recently used last, so eviction drops the coldest group.
+      kept.delete(index);
+      kept.set(index, hit);
+      return hit;
+    }
     const rows = await readGroup(groups[index], label);
-    if (kept.size >= KEPT_GROUPS) kept.delete(kept.keys().next().value as number);
+    keptBytes += groups[index].bytes;
     kept.set(index, rows);
+    while (kept.size > KEPT_GROUPS_MIN && keptBytes > KEPT_BYTES) {
+      const coldest = kept.keys().next().value as number;
+      kept.delete(coldest);
+      keptBytes -= groups[coldest].bytes;
+    }
     return rows;
   };
   return {
