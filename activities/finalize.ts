@@ -3,7 +3,8 @@ import { aggregate, aggregateEpochs, percentile, type ScoreValue } from '../src/
 import { epochPosition } from '../src/datasets';
 import { emptyCounts, type AssignmentStatus, type Counts } from '../src/contracts';
 import type { FailOnError, TaskConfig } from '../src/config/schema';
-import { figuresOf, type JobDoc, type JobMetrics, type MetricSummary, type ResultDoc, type ResultFigures } from '../src/store/documents';
+import { figuresOf, type JobDigestRow, type JobDoc, type JobMetrics, type MetricSummary, type ResultDoc, type ResultFigures } from '../src/store/documents';
+import { writeJobDigest } from '../src/store/digests';
 import { findByIds } from '../src/store/store';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { followUpEnding } from '../src/report/ending';
@@ -12,6 +13,8 @@ import { followUpEnding } from '../src/report/ending';
 export interface JobSummary {
   counts: Counts;
   metrics: JobMetrics;
+  /** Every sample record as the viewer's digest row, in index order (stored by finalisation, src/store/digests.ts). */
+  rows: JobDigestRow[];
 }
 
 /** A job's epochs and how a sample's epoch scores are reduced (one epoch: scores are aggregated as they are). */
@@ -59,8 +62,13 @@ export async function summarizeJob(
   };
   const cursor = deps.store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { index: 1, sampleKey: 1, status: 1, score: 1, passed: 1, figures: 1 } });
   let seen = 0;
+  const rows: JobDigestRow[] = [];
   for await (const s of cursor) {
     counts[s.status] += 1;
+    rows.push({
+      index: s.index, status: s.status, sampleKey: s.sampleKey, score: typeof s.score === 'number' ? s.score : null,
+      passed: typeof s.passed === 'boolean' ? s.passed : null, latencyMs: typeof s.figures?.latencyMs === 'number' ? s.figures.latencyMs : null,
+    });
     if ((++seen) % 1_000 === 0) Context.current().heartbeat();
     if (s.status !== 'succeeded' && s.status !== 'reused') continue;
     if (s.figures) {
@@ -75,6 +83,7 @@ export async function summarizeJob(
   counts.canceled += Math.max(0, total - ended);
   return {
     counts,
+    rows: rows.sort((a, b) => a.index - b.index),
     metrics: {
       score: scores.summary(),
       latencyMs: { p50: finiteOrNull(percentile(latencies, 50)), p95: finiteOrNull(percentile(latencies, 95)) },
@@ -170,14 +179,18 @@ export function finalizeActivities(deps: ActivityDeps, configs: ConfigCache) {
       const summaries = [];
       for (const job of jobs) {
         const setting = epochSettingOf(config.tasks.find((t) => t.id === job.taskId));
-        summaries.push({ job, summary: await summarizeJob(deps, job, job.counts.total, setting) });
+        const { rows, ...summary } = await summarizeJob(deps, job, job.counts.total, setting);
+        // The viewer's digest of the job, stamped with the updatedAt the job gets below.
+        const version = new Date();
+        await writeJobDigest(deps.store, job, rows, version);
+        summaries.push({ job, summary, version });
       }
       const verdict = failureVerdict(config.failOnError, summaries.map(({ job, summary }) => ({ jobId: job.jobId, counts: summary.counts })));
       const totals = emptyCounts();
-      for (const { job, summary } of summaries) {
+      for (const { job, summary, version } of summaries) {
         const beyond = input.outcome === 'completed' && verdict.jobs.includes(job.jobId);
         const status: AssignmentStatus = input.outcome === 'canceled' ? 'canceled' : job.status === 'failed' || beyond ? 'failed' : input.outcome === 'failed' && summary.counts.canceled > 0 ? 'failed' : 'completed';
-        await deps.store.jobs.updateOne({ _id: job._id }, { $set: { status, counts: summary.counts, metrics: summary.metrics, updatedAt: new Date() } });
+        await deps.store.jobs.updateOne({ _id: job._id }, { $set: { status, counts: summary.counts, metrics: summary.metrics, updatedAt: version } });
         for (const k of Object.keys(totals) as Array<keyof Counts>) totals[k] += summary.counts[k];
       }
       let status = input.outcome;

@@ -5,7 +5,10 @@
  * in this process and times every page: cold (a job's digest not read yet: the page answers with its
  * progress), the digest build itself, and warm.
  *
- *   npm run viewer-bench -- [--samples 100000] [--keep]
+ * Finished jobs' digests are stored as finalisation stores them; `--scan` leaves them out, so the viewer reads
+ * the sample records instead (what it does for running jobs).
+ *
+ *   npm run viewer-bench -- [--samples 100000] [--keep] [--scan]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -13,7 +16,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMongo, stopMongo } from '../src/dev/stack';
 import { openStore, type Store } from '../src/store/store';
-import type { JobDoc, ResultDoc, SampleDoc } from '../src/store/documents';
+import type { JobDigestRow, JobDoc, ResultDoc, SampleDoc } from '../src/store/documents';
+import { writeJobDigest } from '../src/store/digests';
 import { startViewer } from '../src/viewer/server';
 
 const log = (line: string): void => void process.stderr.write(`viewer-bench: ${line}\n`);
@@ -26,7 +30,7 @@ function score(assignment: string, i: number): number | null {
   return (flip ? !correct : correct) ? 1 : 0;
 }
 
-async function insertAssignment(store: Store, id: string, n: number, createdAt: Date): Promise<void> {
+async function insertAssignment(store: Store, id: string, n: number, createdAt: Date, storedDigest: boolean): Promise<void> {
   const now = new Date();
   const config = { name: id, models: [{ id: 'model0', provider: { kind: 'openai', model: 'x', apiKey: '${OPENAI_API_KEY}' } }], tasks: [{ id: 'task0', prompt: 'Q: {{question}}' }] };
   await store.assignments.insertOne({
@@ -40,6 +44,7 @@ async function insertAssignment(store: Store, id: string, n: number, createdAt: 
     updatedAt: now,
   };
   await store.jobs.insertOne(job);
+  const rows: JobDigestRow[] = [];
   for (let start = 0; start < n; start += 1000) {
     const samples: SampleDoc[] = [];
     const results: ResultDoc[] = [];
@@ -59,10 +64,13 @@ async function insertAssignment(store: Store, id: string, n: number, createdAt: 
         worker: 'bench@host', finishedAt: now, assignments: [id], updatedAt: now,
       });
     }
+    for (const d of samples) rows.push({ index: d.index, status: d.status, sampleKey: d.sampleKey, score: d.score ?? null, passed: d.passed ?? null, latencyMs: d.figures?.latencyMs ?? null });
     await store.samples.insertMany(samples, { ordered: false });
     await store.results.insertMany(results, { ordered: false });
     if (start % 20_000 === 0) log(`${id}: ${start + samples.length} of ${n} inserted`);
   }
+  // What finalisation stores for a finished job (src/store/digests.ts); --scan leaves it out.
+  if (storedDigest) await writeJobDigest(store, job, rows, now);
   await store.events.insertMany(['started', 'completed'].map((type, k) => ({ _id: `${id}/${type}`, assignmentId: id, type, at: new Date(createdAt.getTime() + k * 1000) })));
 }
 
@@ -100,15 +108,15 @@ async function measure(base: string, label: string, path: string, out: Timing[])
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { samples: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { samples: { type: 'string', default: '100000' }, keep: { type: 'boolean', default: false }, scan: { type: 'boolean', default: false } } });
   const n = Number(values.samples);
   const dataDir = mkdtempSync(join(tmpdir(), 'evalctl-viewer-bench-'));
   const { state } = await startMongo({ dataDir, temporalPort: 0, uiPort: 0, mongoPort: 0, dbName: 'viewer_bench' });
   const store = await openStore(state.url);
   try {
     const t0 = performance.now();
-    await insertAssignment(store, 'bench-a', n, new Date(Date.now() - 3_600_000));
-    await insertAssignment(store, 'bench-b', n, new Date());
+    await insertAssignment(store, 'bench-a', n, new Date(Date.now() - 3_600_000), !values.scan);
+    await insertAssignment(store, 'bench-b', n, new Date(), !values.scan);
     log(`inserted ${2 * n} sample records and results in ${Math.round((performance.now() - t0) / 1000)} s`);
     const viewer = await startViewer(store, { host: '127.0.0.1', port: 0, uiBase: 'http://127.0.0.1:8233', namespace: 'default' });
     const timings: Timing[] = [];
@@ -128,7 +136,7 @@ async function main(): Promise<void> {
     }
     await viewer.close();
     process.stdout.write(`| page | ms | what |\n|---|---:|---|\n${timings.map((t) => `| ${t.page} | ${Math.round(t.ms)} | ${t.note} |`).join('\n')}\n`);
-    process.stdout.write(`\n${n} samples per assignment, 2 assignments; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+    process.stdout.write(`\n${n} samples per assignment, 2 assignments${values.scan ? ', no stored digests' : ''}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   } finally {
     await store.close();
     await stopMongo(dataDir);

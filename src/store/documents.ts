@@ -180,6 +180,33 @@ export interface SessionDoc {
   updatedAt: Date;
 }
 
+/** One sample of a job as the viewer filters and sorts it (its digest row). */
+export interface JobDigestRow {
+  index: number;
+  status: SampleStatus;
+  score: number | null;
+  passed: boolean | null;
+  latencyMs: number | null;
+  sampleKey: string;
+}
+
+/**
+ * A part of a finished job's digest, written by finalisation so the viewer reads a job's rows by `_id`
+ * (the one lookup FerretDB answers from an index) instead of scanning every sample record. `_id` is
+ * `<assignmentId>/<jobId>/<part>`; `version` is the job's `updatedAt` the digest was written with.
+ */
+export interface DigestDoc {
+  _id: string;
+  assignmentId: string;
+  jobId: string;
+  part: number;
+  parts: number;
+  total: number;
+  version: number;
+  /** The part's rows, one line each (encodeDigestRows): a string FerretDB hands over without decoding objects. */
+  lines: string;
+}
+
 /** One entry of the append-only lifecycle log. */
 export interface EventDoc {
   _id: string;

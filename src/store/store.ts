@@ -1,5 +1,5 @@
 import { MongoClient, type AnyBulkWriteOperation, type BulkWriteOptions, type Collection, type Db, type Document, type Filter } from 'mongodb';
-import type { AssignmentDoc, EventDoc, JobDoc, LeaderboardDoc, ProviderBatchDoc, ResultDoc, SampleDoc, SessionDoc } from './documents';
+import type { AssignmentDoc, DigestDoc, EventDoc, JobDoc, LeaderboardDoc, ProviderBatchDoc, ResultDoc, SampleDoc, SessionDoc } from './documents';
 
 /** The collections evalctl uses, opened from one client. */
 export interface Store {
@@ -15,6 +15,8 @@ export interface Store {
   sessions: Collection<SessionDoc>;
   /** Provider batches of jobs in provider batch mode, by key (`evalctl status` lists them). */
   providerBatches: Collection<ProviderBatchDoc>;
+  /** Finished jobs' digests for the viewer, in parts read by `_id` (src/store/digests.ts). */
+  digests: Collection<DigestDoc>;
   /** FerretDB answers only `_id` equality from an index; other filters scan, so hot paths differ. */
   flavor: 'mongodb' | 'ferretdb';
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export async function openStore(url: string, options: { ensureIndexes?: boolean 
     leaderboards: db.collection<LeaderboardDoc>('leaderboards'),
     sessions: db.collection<SessionDoc>('sessions'),
     providerBatches: db.collection<ProviderBatchDoc>('providerBatches'),
+    digests: db.collection<DigestDoc>('digests'),
     flavor: 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb',
     close: () => client.close(),
   };

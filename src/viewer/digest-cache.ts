@@ -2,6 +2,7 @@ import type { Store } from '../store/store';
 import type { JobDoc, SampleDoc } from '../store/documents';
 import { isTerminal } from '../contracts';
 import type { DigestRow } from './digest';
+import { readJobDigest } from '../store/digests';
 
 /**
  * Builds job digests in the background and keeps the most recent ones. A page that needs a digest waits
@@ -130,7 +131,12 @@ export class DigestCache {
 /** Longest text kept per field for search: enough for any prompt worth searching, bounded memory. */
 export const SEARCH_TEXT_LIMIT = 4000;
 
+/** A job's rows: the digest finalisation stored for a finished job, else (running, older) its sample records. */
 async function readRows(store: Store, job: JobDoc, progress: (read: number) => void): Promise<DigestRow[]> {
+  if (isTerminal(job.status)) {
+    const stored = await readJobDigest(store, job);
+    if (stored) return stored;
+  }
   const cursor = store.samples.find(
     { assignmentId: job.assignmentId, jobId: job.jobId },
     { projection: { index: 1, status: 1, score: 1, passed: 1, sampleKey: 1, figures: 1 }, batchSize: 2000 },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SampleStatus } from '../contracts';
+import type { JobDigestRow } from '../store/documents';
 import { percentile } from '../metrics';
 
 /**
@@ -9,15 +9,8 @@ import { percentile } from '../metrics';
  * the rows of a page are then read by `_id`. No query ever skips: a deep page costs what the first does.
  */
 
-/** One sample of a job in the digest. */
-export interface DigestRow {
-  index: number;
-  status: SampleStatus;
-  score: number | null;
-  passed: boolean | null;
-  latencyMs: number | null;
-  sampleKey: string;
-}
+/** One sample of a job in the digest (as finalisation stores it for finished jobs, src/store/digests.ts). */
+export type DigestRow = JobDigestRow;
 
 /**
  * Rows per page unless asked: each row is one `_id` lookup of its result (and of its sample record when

@@ -13,6 +13,7 @@ import { useTestStack } from '../helpers/stack';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
 import { waitFor } from '../helpers/wait';
 import { openStore, type Store } from '../../src/store/store';
+import { readJobDigest } from '../../src/store/digests';
 import { isTerminal } from '../../src/contracts';
 
 /**
@@ -119,6 +120,10 @@ test('the viewer shows real assignments, filters failed samples, lists flipped s
   const scoreB = new Map(samplesB.map((s) => [s.index, s.score ?? null]));
   const flipped = samplesA.filter((s) => scoreB.has(s.index) && (s.score ?? null) !== scoreB.get(s.index)).map((s) => s.index).sort((x, y) => x - y);
   assert.ok(flipped.length > 0, 'the two runs differ on some samples');
+  // Finalisation stored A's digest for the viewer: the job's rows, read by `_id`, as its sample records say.
+  const jobA = await store.jobs.findOne({ _id: `${a}/model0/task0` });
+  const stored = jobA ? await readJobDigest(store, jobA) : undefined;
+  assert.deepEqual(stored?.map((r) => [r.index, r.status, r.score, r.sampleKey]), samplesA.sort((x, y) => x.index - y.index).map((s) => [s.index, s.status, s.score ?? null, s.sampleKey]));
 
   const url = await startViewerProcess(env);
   assert.equal(await rawRequest(url, 'POST'), 405);
