@@ -8,7 +8,7 @@ import { connectTemporal } from '../../src/temporal/client';
 import { assignmentPage } from '../../src/viewer/pages-assignments';
 import { DigestCache } from '../../src/viewer/digest-cache';
 import { startBatchServer } from '../fixtures/batch-server';
-import { BATCH_KEY, assertExactlyOnce, finishBatch, statusOf, writeBatchWorkload } from '../helpers/batch-api';
+import { BATCH_KEY, assertExactlyOnce, finishBatch, writeBatchWorkload } from '../helpers/batch-api';
 import { runCli, startAssignment } from '../helpers/cli';
 import { useTestStack } from '../helpers/stack';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
@@ -17,8 +17,8 @@ import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/wor
  * Provider batch mode end to end against the batch fixture (test/fixtures/batch-server.ts): requests go out
  * as batch files, are polled on workflow timers and are stored and scored like online answers; partial
  * failures are data per sample; a rerun reuses every answer; the key stays on the worker. One crash point
- * (the connection lost right after the endpoint created the batch) is here; the others are in
- * test/chaos/batch-api-faults.test.ts.
+ * (the connection lost right after the endpoint created a batch) is here; the others are in
+ * test/chaos/batch-api-faults.test.ts (`npm run chaos`).
  */
 
 const getStack = useTestStack();
@@ -39,8 +39,9 @@ async function setup(): Promise<{ env: NodeJS.ProcessEnv; store: Store; worker: 
   return { env, store, worker };
 }
 
-test('provider batch: answers stored and scored per sample, failures per sample, one request per key, reuse on rerun, key only on the worker', async (t) => {
-  const server = await startBatchServer({ apiKey: BATCH_KEY, failWhen: (p) => p.includes('fail-me') });
+test('provider batch: answers stored and scored per sample, failures per sample, one request per key, a lost create found by its key, reuse on rerun, key only on the worker', async (t) => {
+  // The connection is lost right after the endpoint created the first batch: the retry must find it by its key.
+  const server = await startBatchServer({ apiKey: BATCH_KEY, failWhen: (p) => p.includes('fail-me'), crash: { at: 'after-create' } });
   t.after(() => server.close());
   const { env, store } = await setup();
   // 7 samples in batches of 4: [0, 4) and [4, 7). Index 2 repeats index 1 (one request answers both); 5 fails.
@@ -50,6 +51,8 @@ test('provider batch: answers stored and scored per sample, failures per sample,
   assert.equal(end.status, 'completed');
   assert.deepEqual({ succeeded: end.counts.succeeded, failed: end.counts.failed, total: end.counts.total }, { succeeded: 6, failed: 1, total: 7 });
   await assertExactlyOnce(store, server, id, 7);
+  assert.deepEqual(server.crashes, ['after-create'], 'the crash happened');
+  assert.equal(server.batches().length, 2, 'two ranges, two batches: the lost create was found, not repeated');
   assert.equal(server.executed.size, 6, 'six distinct requests ran');
   const records = await store.samples.find({ assignmentId: id }).sort({ index: 1 }).toArray();
   assert.deepEqual(records.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'succeeded']);
@@ -87,20 +90,4 @@ test('provider batch: answers stored and scored per sample, failures per sample,
   assert.deepEqual({ reused: again.counts.reused, failed: again.counts.failed }, { reused: 6, failed: 1 });
   assert.equal(server.batches().length, created + 1, 'one new batch, for the one request without an answer');
   assert.equal(server.batches()[0].requests, 1);
-});
-
-test('provider batch: the connection lost right after the endpoint created the batch: found by its key, not created again', async (t) => {
-  const server = await startBatchServer({ apiKey: BATCH_KEY, crash: { at: 'after-create' } });
-  t.after(() => server.close());
-  const { env, store } = await setup();
-  const config = writeBatchWorkload(dir, { name: 'pb-create', salt: 'pb-create', samples: 6, baseUrl: server.baseUrl });
-  const id = await startAssignment(env, config);
-  const end = await finishBatch(env, id);
-  assert.deepEqual(server.crashes, ['after-create'], 'the crash happened');
-  assert.equal(end.status, 'completed');
-  assert.equal(end.counts.succeeded, 6);
-  await assertExactlyOnce(store, server, id, 6);
-  assert.equal(server.batches().length, 2, 'two ranges, two batches: the lost create was found, not repeated');
-  const s = await statusOf(env, id);
-  assert.equal(s.batches?.length, 2);
 });
