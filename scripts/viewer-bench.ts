@@ -100,7 +100,7 @@ async function measure(base: string, label: string, path: string, out: Timing[])
       const again = await timeGet(base, path);
       if (!again.body.includes('id="preparing"')) break;
     }
-    out.push({ page: label, ms: performance.now() - started, note: 'digest read (one scan, in the background)' });
+    out.push({ page: label, ms: performance.now() - started, note: 'digest read (in the background: stored parts by _id, or a scan)' });
   }
   const warm = [];
   for (let k = 0; k < 3; k++) warm.push((await timeGet(base, path)).ms);
