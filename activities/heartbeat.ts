@@ -1,14 +1,14 @@
 import { Context, CancelledFailure, sleep } from '@temporalio/activity';
 
 /**
- * Runs work while heartbeating every second, so a cancel or a lost worker is noticed within seconds
+ * Runs work while heartbeating every second (with `details`, which the next attempt reads back), so a cancel or a lost worker is noticed within seconds
  * (the worker's heartbeat throttle decides how often the server actually hears of it).
  */
-export async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withHeartbeat<T>(work: (signal: AbortSignal) => Promise<T>, details?: unknown): Promise<T> {
   const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  const timer = setInterval(() => ctx.heartbeat(details), 1_000);
   try {
-    ctx.heartbeat();
+    ctx.heartbeat(details);
     return await work(ctx.cancellationSignal);
   } catch (err) {
     // An abort caused by cancellation must reach the SDK as a cancellation, not as a provider error.

@@ -19,7 +19,7 @@ export { taskActivities, type TaskActivities, type TaskWorkerSettings } from './
 export function createActivities(deps: ActivityDeps) {
   const configs = new ConfigCache(deps.store);
   const scoring = scoreActivities(deps, configs);
-  const callModel = modelCaller(deps);
+  const callModel = modelCaller(deps, configs);
   return {
     ...planActivities(deps, configs),
     ...inferActivities(deps, configs, callModel, scoring.scoreAndStore),

@@ -136,7 +136,7 @@ class ShardRun {
     for (;;) {
       if (this.failure !== undefined || this.stop.signal.aborted) return undefined;
       const hold = await this.parts.holds.get(this.input.assignmentId);
-      if (hold.cancelRequested) {
+      if (hold.cancelRequested || hold.budgetStopped) {
         this.stop.abort();
         return undefined;
       }
@@ -264,13 +264,16 @@ class ShardRun {
   private async callWithRetry(keyed: KeyedSample): Promise<Inferred> {
     const { retry } = this.input;
     const { model, task, callModel } = this.parts;
+    const since = Date.now();
     for (let attempt = 1; ; attempt++) {
       const release = await this.parts.slots?.take(this.stop.signal);
       const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(model.timeoutMs + 30_000)]);
       try {
-        return await callModel(this.input.assignmentId, model, task, keyed, signal, attempt);
+        return await callModel(this.input.assignmentId, model, task, keyed, signal, attempt, since);
       } catch (err) {
         release?.();
+        // A spent budget stops the whole shard, as a cancel does: its samples end canceled, not failed.
+        if (errorTypeOf(err) === ErrorTypes.BudgetExhausted) this.stop.abort();
         if (this.stop.signal.aborted) throw err;
         const advice = retryAdvice(err, NON_RETRYABLE_ERROR_TYPES);
         if (!advice.retryable || attempt >= retry.maxAttempts) throw withAttempts(err, attempt);
@@ -377,7 +380,7 @@ class HoldCache {
   get(assignmentId: string): Promise<Hold> {
     const hit = this.entries.get(assignmentId);
     if (hit && Date.now() - hit.at < HOLD_FLAGS_MAX_AGE_MS) return hit.hold;
-    const hold = holdOf(this.deps, assignmentId).catch(() => ({ paused: false, cancelRequested: false }));
+    const hold = holdOf(this.deps, assignmentId).catch(() => ({ paused: false, cancelRequested: false, budgetStopped: false }));
     if (this.entries.size > 256) this.entries.clear();
     this.entries.set(assignmentId, { at: Date.now(), hold });
     return hold;

@@ -6,6 +6,8 @@
  * getting-started paths typed as a user would, `npm run test:guide`) run only when named; a short subset of
  * chaos and real is part of e2e. `cluster` (`npm run test:cluster`) runs test/cluster and the e2e files in
  * CLUSTER_E2E on the Temporal server with PostgreSQL (src/dev/cluster.ts) instead of the dev server.
+ * `concurrency` (`npm run test:concurrency`) runs test/concurrency: adaptive concurrency shared by two worker
+ * processes against a rate-limiting endpoint, about a minute on a loaded machine.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { ensureTemporalServer } from '../src/dev/temporal-server';
 import { ensureTools, needsFerretdb } from '../src/dev/tools';
 import { ensureRealModel, RealModelSetupError } from './real-model';
 
-const KINDS = ['unit', 'workflow', 'e2e', 'chaos', 'real', 'guide', 'cluster'] as const;
+const KINDS = ['unit', 'workflow', 'e2e', 'chaos', 'real', 'guide', 'cluster', 'concurrency'] as const;
 /** The e2e files the cluster suite runs: orchestration, dedup, cancel and pause, worker kills, batch, agents. */
 const CLUSTER_E2E = ['orchestration', 'orchestration-faults', 'dedup', 'batch-fanout', 'agent'].map((n) => join('dist', 'test', 'e2e', `${n}.test.js`));
 /** Kinds run when none is named: everything but the long fault-injection, real-model and guide suites. */

@@ -4,7 +4,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import {
-  EvalAssignmentKey, EvalModelKey, EvalStatusKey, EvalTaskKey, JOB_FATAL_ERROR_TYPES, emptyCounts, jobProgressSignal, jobWorkflowId, pauseSignal,
+  EvalAssignmentKey, EvalModelKey, EvalStatusKey, EvalTaskKey, JOB_FATAL_ERROR_TYPES, budgetStopSignal, emptyCounts, jobProgressSignal, jobWorkflowId, pauseSignal,
   progressQuery, resumeSignal,
   type AssignmentPlan, type AssignmentProgress, type AssignmentStatus, type AssignmentWorkflowInput, type JobPlan, type JobProgress,
 } from '../src/contracts';
@@ -29,15 +29,20 @@ export async function assignmentWorkflow(input: AssignmentWorkflowInput): Promis
   setHandler(resumeSignal, () => run.setPaused(false));
   setHandler(jobProgressSignal, (p) => run.onProgress(p));
   setHandler(progressQuery, () => run.progress());
+  setHandler(budgetStopSignal, (reason) => run.stopForBudget(reason));
   let outcome: { status: AssignmentStatus; error?: string; cause?: unknown } = { status: 'completed' };
   try {
     const plan = await acts.planAssignment({ assignmentId: input.assignmentId });
     run.planned(plan);
-    await run.runJobs(plan);
-    await autoRetry(run, plan, input.assignmentId);
+    await run.stoppable(async () => {
+      await run.runJobs(plan);
+      await autoRetry(run, plan, input.assignmentId);
+    });
   } catch (err) {
     outcome = isCancellation(err) ? { status: 'canceled', cause: err } : { status: 'failed', error: messageOf(err), cause: err };
   }
+  // A spent budget stopped the jobs (a cancel of the inner scope only): the assignment ends failed with the reason.
+  if (run.budgetReason !== undefined && !CancellationScope.current().consideredCancelled) outcome = { status: 'failed', error: run.budgetReason };
   if (outcome.status === 'completed' && run.jobFailure) outcome = { status: 'failed', error: run.jobFailure };
   const finalize = (status: AssignmentStatus, error: string | null) =>
     CancellationScope.nonCancellable(() => acts.finalizeAssignment({ assignmentId: input.assignmentId, outcome: status, error }));
@@ -79,8 +84,25 @@ class AssignmentRun {
   private readonly running = new Map<string, JobPlan>();
   /** The scope of each running job, so a fatal failure of one can cancel the others. */
   private readonly scopes = new Map<string, CancellationScope>();
+  /** Set when a worker found the budget spent: why. */
+  budgetReason: string | undefined;
+  private scope: CancellationScope | undefined;
 
   constructor(readonly assignmentId: string) {}
+
+  /** Runs the jobs in a scope that a spent budget cancels (a cancel of the assignment cancels it too). */
+  async stoppable(work: () => Promise<void>): Promise<void> {
+    this.scope = new CancellationScope();
+    if (this.budgetReason !== undefined) this.scope.cancel();
+    await this.scope.run(work);
+  }
+
+  /** The budget is spent: no job or sample starts any more, and those running are cancelled. */
+  stopForBudget(reason: string): void {
+    if (this.budgetReason !== undefined || this.ended) return;
+    this.budgetReason = reason;
+    this.scope?.cancel();
+  }
 
   planned(plan: AssignmentPlan): void {
     this.status = 'running';

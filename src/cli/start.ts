@@ -62,7 +62,14 @@ export function formatPreview(p: AssignmentPreview): string {
   const head = `plan of ${p.name} (mode ${p.mode}): ${p.jobs.length} jobs, ${p.totals.samples} samples`;
   const rows = p.jobs.map((j) => `  ${j.jobId.padEnd(32)} ${j.queue.padEnd(30)} ${String(j.samples).padStart(7)} samples: ${j.reused} reused, ${j.adopted} adopted, ${j.rescored} rescored, ${j.executed} executed; ${j.providerBatch ?? `fanout ${j.fanout} (${j.fanoutReason})`}`);
   const t = p.totals;
-  return [head, ...rows, `  total: ${t.reused} reused, ${t.adopted} adopted, ${t.rescored} rescored, ${t.executed} executed (model calls: ${t.executed})`].join('\n');
+  const e = t.estimate;
+  const estimate = `  estimate of the model calls: ${e.inputTokens} input + ${e.outputTokens} output tokens, cost ${Number(e.cost.toPrecision(6))} (input: prompt characters / 4; output: max_tokens, else 256 per call)`;
+  const lines = [head, ...rows, `  total: ${t.reused} reused, ${t.adopted} adopted, ${t.rescored} rescored, ${t.executed} executed (model calls: ${t.executed})`, estimate];
+  if (p.budget) {
+    const limits = [p.budget.limits.maxCost !== undefined ? `maxCost ${p.budget.limits.maxCost}` : '', p.budget.limits.maxTokens !== undefined ? `maxTokens ${p.budget.limits.maxTokens}` : ''].filter(Boolean).join(', ');
+    lines.push(`  budget: ${limits}: ${p.budget.fits ? 'the estimate fits' : 'the estimate is over it: the run would stop when the budget is spent'}`);
+  }
+  return lines.join('\n');
 }
 
 /** `--dry-run`: the plan on stdout, as JSON or a table; nothing is started or written. */

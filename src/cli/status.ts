@@ -13,6 +13,11 @@ export function formatStatus(view: AssignmentStatusView): string {
     `  samples: ${doneOf(c)}/${c.total} ended; ${c.succeeded} succeeded, ${c.reused} reused, ${c.failed} failed, ${c.canceled} canceled, ${c.running} running`,
   ];
   if (view.error) lines.push(`  error: ${view.error}`);
+  if (view.budget) lines.push(`  budget: ${budgetText(view.budget)}`);
+  for (const e of view.endpoints ?? []) {
+    const held = e.blockedUntil ? `; holding every call until ${e.blockedUntil} (Retry-After)` : '';
+    lines.push(`  endpoint ${e.endpoint}: concurrency limit ${e.limit} (floor ${e.floor}, ceiling ${e.ceiling}), ${e.inFlight} in flight, ${e.decreases} cuts, ${e.increases} raises${held}`);
+  }
   for (const r of view.retrying ?? []) lines.push(`  retrying ${r.activity} (attempt ${r.attempt}): ${r.lastError}`);
   if (view.orchestrator === 'not running') {
     lines.push(`  orchestrator: not running (no worker polls ${ORCHESTRATOR_QUEUE}); counts are MongoDB's; nothing moves until one runs: evalctl worker orchestrator (or: evalctl worker all)`);
@@ -46,6 +51,14 @@ function batchLines(view: AssignmentStatusView): string[] {
   }
   if (batches.length > MAX_BATCH_LINES) lines.push(`    ... and ${batches.length - MAX_BATCH_LINES} more (status --json lists them all)`);
   return lines;
+}
+
+/** Spend against the budget's limits, and the stop once there was one: `cost 0.42/1, tokens 8120/10000 (37 calls)`. */
+export function budgetText(b: NonNullable<AssignmentStatusView['budget']>): string {
+  const parts: string[] = [];
+  if (b.limits.maxCost !== undefined) parts.push(`cost ${Number(b.spent.cost.toPrecision(6))}/${b.limits.maxCost}`);
+  if (b.limits.maxTokens !== undefined) parts.push(`tokens ${b.spent.tokens}/${b.limits.maxTokens}`);
+  return `${parts.join(', ')} (${b.spent.calls} calls)${b.stopped ? `; stopped: ${b.stopped}` : ''}`;
 }
 
 /** `evalctl status <id>`: counts per job, live while running, from MongoDB once ended. */

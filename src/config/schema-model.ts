@@ -138,6 +138,30 @@ export const GenerationParamsSchema = z
   })
   .strict();
 
+/**
+ * Concurrency that follows what the endpoint takes, shared by every worker that calls it (through one
+ * MongoDB document per endpoint): a 429 or 503 cuts the limit by `decrease`, each full round of successful
+ * calls adds `step`, always within [floor, ceiling]; a Retry-After holds every call to the endpoint until then.
+ */
+export const AdaptiveConcurrencySchema = z
+  .object({
+    floor: z.number().int().positive().default(1).describe('Fewest calls in flight the limit backs off to.'),
+    ceiling: z.number().int().positive().describe('Most calls in flight the limit grows to, across every worker and assignment calling the endpoint.'),
+    initial: z.number().int().positive().optional().describe('Limit when the endpoint is first seen; default the ceiling.'),
+    step: z.number().int().positive().default(1).describe('Calls added to the limit after each round of successful calls (as many successes as the limit).'),
+    decrease: z.number().gt(0).lt(1).default(0.5).describe('Factor the limit is multiplied by on a 429 or 503 (once per round: calls started before the last change do not cut it again).'),
+    endpoint: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('Name of the shared limit; models with the same name share one (one server behind several model ids). Default: the provider kind, base URL and model name (openai), the command line (command), or the model id (simulated).'),
+  })
+  .strict()
+  .refine((a) => a.floor <= a.ceiling, 'floor must not be above ceiling')
+  .refine((a) => a.initial === undefined || (a.initial >= a.floor && a.initial <= a.ceiling), 'initial must be between floor and ceiling')
+  .describe('Adaptive concurrency shared across workers (off unless set).');
+
 /** A model to evaluate: its provider, generation parameters and operational limits. */
 export const ModelConfigSchema = z
   .object({
@@ -153,6 +177,7 @@ export const ModelConfigSchema = z
       ),
     params: GenerationParamsSchema.default({}).describe('Generation parameters.'),
     concurrency: z.number().int().positive().default(8).describe('Maximum calls in flight to this model.'),
+    adaptiveConcurrency: AdaptiveConcurrencySchema.optional(),
     rateLimit: z
       .object({
         requestsPerSecond: z.number().positive().describe('Requests per second across every worker.'),
@@ -195,5 +220,7 @@ export type CommandProviderConfig = z.infer<typeof CommandProviderSchema>;
 export type SimulatedProviderConfig = z.infer<typeof SimulatedProviderSchema>;
 /** Generation parameters. */
 export type GenerationParams = z.infer<typeof GenerationParamsSchema>;
+/** Adaptive concurrency settings after defaults. */
+export type AdaptiveConcurrencyConfig = z.infer<typeof AdaptiveConcurrencySchema>;
 /** Latency of the simulated provider. */
 export type LatencyConfig = z.infer<typeof LatencySchema>;

@@ -133,6 +133,32 @@ export const FewShotExampleSchema = z
   })
   .strict();
 
+/**
+ * Limits of one sample of a prompt task. A sample past a limit is a failed sample with the limit as its
+ * error type (EvalTokenLimit, EvalTimeLimit), never retried: another attempt would cross it again.
+ */
+export const SampleLimitsSchema = z
+  .object({
+    tokens: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Most tokens (input + output, as the endpoint reports them) one sample may use. The call is sent with max_tokens at most this (the lower of it and the model\'s params.maxTokens, which makes it part of the request\'s identity); an answer whose usage is above it fails the sample as EvalTokenLimit.',
+      ),
+    timeMs: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Milliseconds one sample\'s model call may take, counted from the start of its first attempt, retries and their waits included (waiting in the queue before it is not). The call is aborted when it runs out and the sample fails as EvalTimeLimit; not part of the request\'s identity.',
+      ),
+  })
+  .strict()
+  .describe('Per-sample limits: total tokens and wall-clock time.');
+
 /** A prompt task: a dataset, a prompt template and a scorer. */
 export const PromptTaskConfigSchema = z
   .object({
@@ -147,6 +173,7 @@ export const PromptTaskConfigSchema = z
     scorer: ScorerConfigSchema.default({ kind: 'exact', caseSensitive: false, ignorePunctuation: true, collapseWhitespace: true }),
     epochs: EpochsSchema.optional(),
     reducer: ReducerSchema.default('mean'),
+    limits: SampleLimitsSchema.optional(),
   })
   .strict()
   .describe('A task under evaluation.');
@@ -166,5 +193,7 @@ export type TaskConfig = z.infer<typeof TaskConfigSchema>;
 export type PromptTaskConfig = z.infer<typeof PromptTaskConfigSchema>;
 /** A chat message template. */
 export type ChatMessageTemplate = z.infer<typeof ChatMessageTemplateSchema>;
+/** Per-sample limits of a prompt task. */
+export type SampleLimits = z.infer<typeof SampleLimitsSchema>;
 /** A few-shot example. */
 export type FewShotExample = z.infer<typeof FewShotExampleSchema>;

@@ -53,6 +53,20 @@ export const ConcurrencySchema = z
   .strict()
   .describe('Concurrency limits.');
 
+/**
+ * What an assignment may spend on model calls, counted from every call's reported usage and the model's
+ * `pricing` across all its workers. Once spent, no new model call starts and the assignment ends failed
+ * with the reason; calls already in flight finish and are counted.
+ */
+export const BudgetSchema = z
+  .object({
+    maxCost: z.number().positive().optional().describe('Most cost (in the unit of the models\' pricing) the assignment may spend on model calls.'),
+    maxTokens: z.number().int().positive().optional().describe('Most tokens (input + output) the assignment may spend on model calls.'),
+  })
+  .strict()
+  .refine((b) => b.maxCost !== undefined || b.maxTokens !== undefined, 'set maxCost, maxTokens or both')
+  .describe('Spending limit of the assignment.');
+
 /** Default of `failOnError`: more than 5% failed samples in any job (or in the whole assignment) fail it. */
 export const DEFAULT_FAIL_ON_ERROR = 0.05;
 
@@ -97,6 +111,7 @@ const assignmentShape = {
   failOnError: FailOnErrorSchema,
   epochs: EpochsSchema.optional().describe('Epochs of every prompt task that sets none of its own (see tasks[].epochs). Default 1.'),
   notify: z.array(NotifySchema).default([]).describe('Notifications when the assignment ends.'),
+  budget: BudgetSchema.optional(),
 };
 
 /**
@@ -138,6 +153,8 @@ export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 export type NotifyConfig = z.infer<typeof NotifySchema>;
 /** Concurrency limits. */
 export type ConcurrencyConfig = z.infer<typeof ConcurrencySchema>;
+/** An assignment's spending limit. */
+export type BudgetConfig = z.infer<typeof BudgetSchema>;
 /** failOnError after defaults. */
 export type FailOnError = z.infer<typeof FailOnErrorSchema>;
 

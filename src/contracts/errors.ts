@@ -19,6 +19,12 @@ export const ErrorTypes = {
   NotFound: 'EvalNotFound',
   /** The assignment was cancelled: no new model call may start. */
   Canceled: 'EvalCanceled',
+  /** A sample used more tokens than its task's `limits.tokens`. */
+  TokenLimit: 'EvalTokenLimit',
+  /** A sample's model call ran past its task's `limits.timeMs` and was aborted. */
+  TimeLimit: 'EvalTimeLimit',
+  /** The assignment's `budget` is spent: no new model call may start (retryable: the retry waits for the stop). */
+  BudgetExhausted: 'EvalBudgetExhausted',
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
@@ -31,4 +37,6 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [
   ErrorTypes.DatasetInvalid,
   ErrorTypes.NotFound,
   ErrorTypes.Canceled,
+  ErrorTypes.TokenLimit,
+  ErrorTypes.TimeLimit,
 ];

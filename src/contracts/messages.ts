@@ -14,6 +14,9 @@ export const addWaiterSignal = defineSignal<[SampleWaiter]>('addWaiter');
 /** A job reports its counts to its assignment. */
 export const jobProgressSignal = defineSignal<[JobProgress]>('jobProgress');
 
+/** A worker found the assignment's budget spent: the assignment stops its jobs and ends failed with this reason. */
+export const budgetStopSignal = defineSignal<[string]>('budgetStop');
+
 /** A shard runner reports its counts so far to its job (batch fan-out), so progress moves during a shard. */
 export const shardProgressSignal = defineSignal<[ShardProgress]>('shardProgress');
 

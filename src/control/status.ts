@@ -3,6 +3,11 @@ import type { Store } from '../store/store';
 import type { AssignmentDoc, JobDoc, JobMetrics } from '../store/documents';
 import type { TemporalHandle } from '../temporal/client';
 import { orchestratorPolled } from './queue-check';
+import { BudgetSchema, ModelConfigSchema, type BudgetConfig } from '../config/schema';
+import { endpointName } from '../config/endpoint';
+import { endpointViews, type EndpointView } from '../store/endpoint-limits';
+import type { Spend } from '../metrics/budget';
+import { assignmentSpend } from '../store/spend';
 
 /** How long a job's progress query may take before MongoDB's figures are shown instead. */
 export const QUERY_TIMEOUT_MS = 3_000;
@@ -41,6 +46,10 @@ export interface AssignmentStatusView {
   orchestrator?: OrchestratorState;
   /** Provider batches of jobs in provider batch mode, as last polled. */
   batches?: ProviderBatchView[];
+  /** With a `budget`: its limits, what the model calls spent so far, and why it stopped the run once it did. */
+  budget?: BudgetView;
+  /** Models with adaptive concurrency: their endpoint's current shared limit and calls in flight. */
+  endpoints?: EndpointView[];
 }
 
 /** One provider batch as `status` shows it: the endpoint's id, state and request counts. */
@@ -71,6 +80,21 @@ export async function providerBatchesOf(store: Store, assignmentId: string): Pro
       ...(d.counts ? { counts: d.counts } : {}), ...(d.collected ? { collected: d.collected } : {}),
     }))
     .sort((a, b) => a.jobId.localeCompare(b.jobId) || a.start - b.start || a.round - b.round);
+}
+
+/** An assignment's budget as `status` shows it. */
+export interface BudgetView {
+  limits: BudgetConfig;
+  spent: Spend;
+  stopped?: string;
+}
+
+/** The budget part of the status, from the config snapshot and the spend counters. */
+async function withBudget(store: Store, doc: AssignmentDoc): Promise<{ budget?: BudgetView }> {
+  const parsed = BudgetSchema.safeParse(doc.config.budget);
+  if (!parsed.success) return {};
+  const spent = await assignmentSpend(store.spend, doc._id);
+  return { budget: { limits: parsed.data, spent, ...(doc.budgetStop ? { stopped: doc.budgetStop.reason } : {}) } };
 }
 
 /** A step Temporal is retrying: which activity, its attempt, and the error of the last one. */
@@ -112,8 +136,23 @@ export async function assignmentStatus(store: Store, temporal: TemporalHandle | 
     ...(doc.error ? { error: doc.error } : {}),
     ...(retrying.length ? { retrying } : {}), ...(orchestrator ? { orchestrator } : {}),
     ...(batches.length ? { batches } : {}),
+    ...(await withBudget(store, doc)),
+    ...(await withEndpoints(store, doc)),
   };
 }
+
+/** The shared limits of the assignment's adaptive endpoints, as MongoDB holds them now. */
+async function withEndpoints(store: Store, doc: AssignmentDoc): Promise<{ endpoints?: EndpointView[] }> {
+  const models = Array.isArray(doc.config.models) ? doc.config.models : [];
+  const names = new Set<string>();
+  for (const m of models) {
+    const parsed = ModelConfigSchema.safeParse(m);
+    if (parsed.success && parsed.data.adaptiveConcurrency) names.add(endpointName(parsed.data));
+  }
+  if (names.size === 0) return {};
+  return { endpoints: await endpointViews({ endpoints: store.endpoints, leases: store.endpointLeases }, [...names]) };
+}
+
 
 /**
  * The assignment workflow's activities that failed at least once and wait for their next attempt: a transient

@@ -3,6 +3,7 @@ import type { Sample } from '../datasets';
 import { openTaskSamples } from '../environments';
 import { inferenceKey, sampleKey } from '../config/keys';
 import type { ModelConfig, TaskConfig } from '../config/schema';
+import { modelFor } from '../config/limits';
 import { ErrorTypes } from '../contracts';
 
 /** A sample with the two keys that name its request. */
@@ -32,8 +33,10 @@ export async function readSamples(task: TaskConfig, indexes: number[]): Promise<
 export async function keyedSamples(model: ModelConfig, task: TaskConfig, indexes: number[]): Promise<Map<number, KeyedSample>> {
   const samples = await readSamples(task, indexes);
   const keyed = new Map<number, KeyedSample>();
+  // A task's token limit caps max_tokens, so it is part of what is asked.
+  const asked = modelFor(model, task);
   for (const [index, sample] of samples) {
-    const ik = inferenceKey(model, task, { fields: sample.fields, target: sample.target, epoch: sample.epoch });
+    const ik = inferenceKey(asked, task, { fields: sample.fields, target: sample.target, epoch: sample.epoch });
     keyed.set(index, { sample, inferenceKey: ik, sampleKey: sampleKey(ik, task.scorer) });
   }
   return keyed;

@@ -47,6 +47,10 @@ export interface AssignmentDoc {
   paused: boolean;
   cancelRequested: boolean;
   counts: Counts;
+  /** What its model calls had used when its budget ran out (the live figures are in the spend collection). */
+  spend?: { cost: number; tokens: number; calls: number };
+  /** Set once its budget is spent: why, and when a worker found it. */
+  budgetStop?: { reason: string; at: Date };
   /** How many times `evalctl retry` ran this assignment again. */
   retryRuns?: number;
   createdAt: Date;

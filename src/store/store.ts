@@ -1,5 +1,7 @@
 import { MongoClient, type AnyBulkWriteOperation, type BulkWriteOptions, type Collection, type Db, type Document, type Filter } from 'mongodb';
 import type { AssignmentDoc, DigestDoc, EventDoc, JobDoc, LeaderboardDoc, ProviderBatchDoc, ResultDoc, SampleDoc, SessionDoc } from './documents';
+import type { EndpointDoc, EndpointLeaseDoc } from './endpoint-limits';
+import type { SpendDoc } from './spend';
 
 /** The collections evalctl uses, opened from one client. */
 export interface Store {
@@ -17,6 +19,12 @@ export interface Store {
   providerBatches: Collection<ProviderBatchDoc>;
   /** Finished jobs' digests for the viewer, in parts read by `_id` (src/store/digests.ts). */
   digests: Collection<DigestDoc>;
+  /** Shared adaptive concurrency limits, one document per endpoint (src/store/endpoint-limits.ts). */
+  endpoints: Collection<EndpointDoc>;
+  /** Places of calls in flight at adaptive endpoints, one document per place. */
+  endpointLeases: Collection<EndpointLeaseDoc>;
+  /** What assignments spent on model calls, one counter per (assignment, worker process) (src/store/spend.ts). */
+  spend: Collection<SpendDoc>;
   /** FerretDB answers only `_id` equality from an index; other filters scan, so hot paths differ. */
   flavor: 'mongodb' | 'ferretdb';
   close(): Promise<void>;
@@ -51,6 +59,9 @@ export async function openStore(url: string, options: { ensureIndexes?: boolean 
     sessions: db.collection<SessionDoc>('sessions'),
     providerBatches: db.collection<ProviderBatchDoc>('providerBatches'),
     digests: db.collection<DigestDoc>('digests'),
+    endpoints: db.collection<EndpointDoc>('endpoints'),
+    endpointLeases: db.collection<EndpointLeaseDoc>('endpointLeases'),
+    spend: db.collection<SpendDoc>('spend'),
     flavor: 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb',
     close: () => client.close(),
   };
@@ -79,6 +90,10 @@ export async function ensureIndexes(store: Store): Promise<void> {
     store.jobs.createIndex({ taskId: 1, status: 1 }, { name: 'task_status' }),
     store.leaderboards.createIndex({ updatedAt: -1 }, { name: 'updatedAt' }),
     store.providerBatches.createIndex({ assignmentId: 1 }, { name: 'assignmentId' }),
+    // Budget checks sum one assignment's spend counters before every call.
+    store.spend.createIndex({ assignmentId: 1 }, { name: 'assignmentId' }),
+    // Every claim of a place at an adaptive endpoint reads that endpoint's leases.
+    store.endpointLeases.createIndex({ endpoint: 1 }, { name: 'endpoint' }),
   ]);
 }
 

@@ -1,6 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
+/**
+ * A local OpenAI-compatible endpoint for tests: chat and completions answers in the shapes of OpenAI's API
+ * (openai/openai-node src/resources/chat/completions), errors as the endpoints evalctl meets answer them.
+ * `maxInFlight` answers like LiteLLM's proxy with `max_parallel_requests` set (BerriAI/litellm
+ * litellm/proxy/hooks/parallel_request_limiter.py): once a key's requests in flight reach the limit, the
+ * next one gets 429 "Max parallel request limit reached." as a FastAPI HTTPException body ({"detail": ...}),
+ * here with a Retry-After in delta-seconds (RFC 9110 section 10.2.3) as later versions of that hook send.
+ */
+
 /** One request the fake endpoint answered, as the tests inspect it. */
 export interface SeenRequest {
   path: string;
@@ -10,6 +19,8 @@ export interface SeenRequest {
   /** The last user message (chat) or the prompt (completions): identifies the sample. */
   prompt: string;
   t: number;
+  /** Requests in flight when this one arrived, itself included. */
+  inFlight: number;
 }
 
 /** How the fake endpoint decides to fail a request; undefined means answer normally. */
@@ -21,12 +32,18 @@ export interface FakeOpenAIOptions {
   apiKey?: string;
   /** Fails some requests (429, 5xx) by their sequence number; see `failHalf`. */
   faults?: FaultPlan;
+  /** Milliseconds before each answer (default 0). */
+  latencyMs?: number;
+  /** A request arriving with `limit` others in flight gets 429 with `retryAfter` (seconds), as LiteLLM's max_parallel_requests. */
+  maxInFlight?: { limit: number; retryAfter: string };
 }
 
 /** A local OpenAI-compatible endpoint answering chat and completions calls with the last number of the prompt. */
 export interface FakeOpenAI {
   baseUrl: string;
   seen: SeenRequest[];
+  /** Most requests in flight at once so far. */
+  peakInFlight(): number;
   /** Replaces the fault plan (say, to end an outage). */
   setFaults(plan: FaultPlan | undefined): void;
   close(): Promise<void>;
@@ -64,10 +81,26 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   const seen: SeenRequest[] = [];
   let faults = opts.faults;
   let n = 0;
+  let inFlight = 0;
+  let peak = 0;
   const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const prompt = promptOf(body);
-    const entry: SeenRequest = { path: req.url ?? '', auth: req.headers.authorization, status: 200, t: Date.now(), prompt };
+    inFlight += 1;
+    peak = Math.max(peak, inFlight);
+    res.once('close', () => void (inFlight -= 1));
+    const entry: SeenRequest = { path: req.url ?? '', auth: req.headers.authorization, status: 200, t: Date.now(), prompt, inFlight };
     seen.push(entry);
+    if (opts.maxInFlight && inFlight > opts.maxInFlight.limit) {
+      entry.status = 429;
+      return reply(res, 429, { detail: 'Max parallel request limit reached.' }, { 'retry-after': opts.maxInFlight.retryAfter });
+    }
+    if (opts.latencyMs) {
+      setTimeout(() => answer(req, res, entry, prompt), opts.latencyMs);
+      return;
+    }
+    answer(req, res, entry, prompt);
+  };
+  const answer = (req: IncomingMessage, res: ServerResponse, entry: SeenRequest, prompt: string): void => {
     if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
       entry.status = 401;
       return reply(res, 401, { error: { message: 'invalid api key', type: 'invalid_request_error' } });
@@ -101,6 +134,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
     seen,
+    peakInFlight: () => peak,
     setFaults: (plan) => void (faults = plan),
     close: async () => {
       for (const s of sockets) s.destroy();
