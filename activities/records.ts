@@ -126,13 +126,13 @@ async function writeSampleDocs(deps: ActivityDeps, ops: AnyBulkWriteOperation<Sa
 }
 
 
-/** Sample records for every waiter of an execution. */
+/** Sample records for every waiter of an execution, each naming the waiter's own job, model and task. */
 export function waiterRecords(
   sample: SampleWorkflowInput, waiters: SampleWaiter[], status: SampleStatus, score: number | null, passed?: boolean | null, figures?: ResultFigures,
   epoch?: number,
 ): SampleRecord[] {
   return waiters.map((w) => ({
-    assignmentId: w.assignmentId, jobId: w.jobId, modelId: sample.modelId, taskId: sample.taskId, index: w.index,
+    assignmentId: w.assignmentId, jobId: w.jobId, modelId: w.modelId ?? sample.modelId, taskId: w.taskId ?? sample.taskId, index: w.index,
     sampleKey: sample.sampleKey, ...(epoch !== undefined ? { epoch } : {}), status, score, passed: passed ?? null, ...(figures ? { figures } : {}),
   }));
 }

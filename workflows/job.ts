@@ -195,6 +195,7 @@ async function adopt(input: JobWorkflowInput, state: JobState, self: string, sam
   try {
     await getExternalWorkflowHandle(sampleWorkflowId(sample.sampleKey)).signal(addWaiterSignal, {
       jobWorkflowId: self, assignmentId: input.assignmentId, jobId: input.job.jobId, index: sample.index,
+      modelId: input.job.modelId, taskId: input.job.taskId,
     });
   } catch {
     // Gone: it closed since the start was refused. MongoDB decides whether the sample is done.

@@ -160,6 +160,13 @@ export interface SampleWaiter {
   assignmentId: string;
   jobId: string;
   index: number;
+  /**
+   * The waiting job's model and task, when they differ from the execution's own: a job of another task
+   * with identical requests (same sample key) adopts it, and its records must name its own task.
+   * Absent: the execution's own.
+   */
+  modelId?: string;
+  taskId?: string;
 }
 
 /** Progress of one job, as answered by the progress query. */

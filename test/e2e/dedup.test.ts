@@ -111,6 +111,36 @@ test('two assignments sharing half their samples, started together: one model ca
   assert.ok(bResults.every((s) => typeof s.score === 'number'), 'every sample of B has a score');
 });
 
+test('two tasks of one assignment with identical requests: one model call per key, both jobs record every sample', async () => {
+  const { env, store } = await setup();
+  // task1 is task0 under another name: same dataset, prompt and scorer, so the same sample keys; each
+  // job adopts what the other runs.
+  const config = editConfig(writeWorkload(dir, { name: 'twin', models: 1, tasks: 1, samples: 12, salt: 'twin', latencyMs: 300, concurrency: 4 }), (c) => {
+    const tasks = c.tasks as Array<Record<string, unknown>>;
+    tasks.push({ ...tasks[0], id: 'task1' });
+  }, join(dir, 'twin-2.yaml'));
+  const id = await start(env, [config]);
+  const end = await finish(env, id);
+  assert.equal(end.status, 'completed', JSON.stringify(end.counts));
+  const records = await store.samples.find({ assignmentId: id }).toArray();
+  for (const taskId of ['task0', 'task1']) {
+    // Each job's records name its own task (an adopter's records are written by the other task's execution).
+    const own = records.filter((r) => r.jobId === `model0/${taskId}`);
+    assert.equal(own.length, 12, `${taskId} has a record per sample`);
+    assert.ok(own.every((r) => r.taskId === taskId), `${taskId}: records name ${JSON.stringify(own.map((r) => r.taskId))}`);
+    // A sample the other job had finished before this one planned it is reused (done before), else succeeded.
+    assert.ok(own.every((r) => (r.status === 'succeeded' || r.status === 'reused') && typeof r.score === 'number'), `${taskId}: ${JSON.stringify(own.map((r) => r.status))}`);
+  }
+  assert.equal(end.counts.succeeded + end.counts.reused, 24, JSON.stringify(end.counts));
+  assert.equal(end.counts.canceled, 0);
+  const scoreOf = (taskId: string) => new Map(records.filter((r) => r.jobId === `model0/${taskId}`).map((r) => [r.sampleKey, r.score]));
+  assert.deepEqual(scoreOf('task1'), scoreOf('task0'), 'both jobs hold the same result per key');
+  const starts = startsPerKey(readCallLog(callLog));
+  const keys = [...scoreOf('task0').keys()];
+  assert.equal(keys.length, 12);
+  for (const key of keys) assert.equal(starts.get(key), 1, `sample ${key} was called ${starts.get(key)} times`);
+});
+
 test('failed samples, then the model fixed: evalctl retry runs exactly the failed ones', async () => {
   const { env, store } = await setup();
   const fixture = join(repoRoot(), 'dist', 'test', 'fixtures', 'flaky-model.js');
