@@ -92,14 +92,15 @@ test('batch: every sample stored once with exact aggregates, progress while shar
   const calls = startsPerKey(readCallLog(callLog));
   assert.equal(calls.size, 600);
   assert.ok([...calls.values()].every((n) => n === 1), 'one model call per sample');
-  // Per-sample fan-out records ~20 history events per sample and per-sample activities ~4: the runner none.
+  // Per-sample fan-out records ~20 history events per sample and per-sample activities ~4: the runner none,
+  // only its progress signals and heartbeat timeouts, which grow with the run's length on a loaded machine.
   const temporal = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
   try {
     let events = 0;
     for await (const wf of temporal.client.workflow.list({ query: `EvalAssignment = '${id}'` })) {
       events += (await temporal.client.workflow.getHandle(wf.workflowId, wf.runId).describe()).historyLength;
     }
-    assert.ok(events < 600 / 2, `${events} history events for 600 samples`);
+    assert.ok(events < 600, `${events} history events for 600 samples: fewer than one per sample`);
   } finally {
     await temporal.close();
   }
