@@ -42,12 +42,12 @@ export async function loadConfigInput(configPath: string | undefined, opts: Conf
 
 /** Every task's dataset read once (see checkDataset): a malformed file is bad input, found before anything starts. */
 async function checkDatasets(loaded: LoadedAssignment): Promise<void> {
-  for (const task of loaded.config.tasks) {
+  for (const [i, task] of loaded.config.tasks.entries()) {
     if (!('dataset' in task) || !task.dataset) continue;
     try {
       await checkDataset(task.dataset);
     } catch (err) {
-      if (err instanceof DatasetError) throw new UsageError(`invalid dataset of task ${task.id}: ${err.message}`);
+      if (err instanceof DatasetError) throw new UsageError(`invalid dataset of task ${task.id} (${loaded.sourcePath}: tasks[${i}].dataset): ${err.message}`);
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { stringify } from 'yaml';
@@ -228,20 +228,21 @@ test('a planning error that may pass is retried, status shows it while it is, an
   const res = await runCli(['start', config, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);
   const id = (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
-  // The dataset path turns into a folder before any worker plans: reading it fails with EISDIR, an error
-  // that says nothing about being permanent, so it is retried.
+  // Before any worker plans, the dataset path becomes a link to a file whose reads fail with EIO (the
+  // worker's own /proc/self/mem, read from address 0), as a flaky network filesystem would: an error that
+  // says nothing about being permanent, so it is retried.
   const data = join(dir, 'flaky-plan-task0.jsonl');
   const content = readFileSync(data, 'utf8');
   rmSync(data);
-  mkdirSync(data);
+  symlinkSync('/proc/self/mem', data);
   const worker = await startWorkerProcess(env, 'all');
   try {
     const shown = await waitFor(async () => {
       const status = await runCli(['status', id], { env });
-      return /retrying planAssignment \(attempt [2-9]\d*\): .*EISDIR/.test(status.stdout) ? status.stdout : undefined;
+      return /retrying planAssignment \(attempt [2-9]\d*\): .*EIO/.test(status.stdout) ? status.stdout : undefined;
     }, { timeoutMs: 60_000, message: 'status to show the retried planning error' });
     assert.match(shown, /: running/);
-    rmSync(data, { recursive: true });
+    rmSync(data);
     writeFileSync(data, content);
     const watched = await runCli(['watch', id], { env, timeoutMs: 60_000 });
     assert.equal(watched.code, 0, watched.stderr);
