@@ -18,14 +18,13 @@ import { runShardedJob } from './shard';
 import { runProviderBatchJob } from './provider-batch';
 import { episodeWorkflow } from './episode';
 import { environmentOverall } from './overall';
+import { historyIsLarge } from './history';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
 const local = proxyLocalActivities<Activities>(LOCAL_DB_ACTIVITY);
 
 /** Largest batch prepared by one activity call. */
 const MAX_BATCH = 200;
-/** Continue as new well before the service's history limits. */
-const MAX_HISTORY_EVENTS = 8_000;
 /**
  * Starts of one index refused by an execution that then could not be adopted, before the sample fails:
  * each refusal means an execution of its key closed in between, so a loop that makes no progress ends.
@@ -127,10 +126,6 @@ class Preparer {
   }
 }
 
-function historyIsLarge(): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS;
-}
 
 /** Starts (or adopts) an execution for every prepared sample the window has room for. */
 async function launchReady(input: JobWorkflowInput, state: JobState, self: string): Promise<void> {

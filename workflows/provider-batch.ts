@@ -8,6 +8,7 @@ import {
   type CollectBatchInput, type CollectBatchResult, type Counts, type JobBatch, type JobProgress, type JobWorkflowInput, type ProviderBatchSettings,
 } from '../src/contracts';
 import { DB_ACTIVITY, providerBatchActivity } from './presets';
+import { historyIsLarge } from './history';
 
 /**
  * Provider batch mode (a model's `provider.batch`): the job sends its requests to the endpoint's batch
@@ -21,8 +22,6 @@ import { DB_ACTIVITY, providerBatchActivity } from './presets';
  */
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
-/** The job continues as new (between steps) past this many events: a day of polling at one minute is ~8 events a poll. */
-const MAX_JOB_EVENTS = 8_000;
 /** How long a cancel waits for the endpoint to end a batch, so what it did answer is stored. */
 const CANCEL_WAIT_MS = 30_000;
 
@@ -57,10 +56,6 @@ export async function runProviderBatchJob(input: JobWorkflowInput): Promise<JobP
   return progress;
 }
 
-function historyIsLarge(): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > MAX_JOB_EVENTS;
-}
 
 /** One job's batches: a cursor over index ranges, the batches queued or running, and counts. */
 class BatchJob {

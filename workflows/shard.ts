@@ -10,6 +10,7 @@ import {
 } from '../src/contracts';
 import { errorMessage, failureFacts } from './notify';
 import { DB_ACTIVITY, LOCAL_DB_ACTIVITY, inferActivity, scoreActivity, shardRunnerActivity } from './presets';
+import { historyIsLarge } from './history';
 
 /**
  * `fanout: batch`: a job starts a few shard workflows over consecutive index ranges instead of one child
@@ -31,8 +32,6 @@ export const SHARD_SIZE = 500;
 const CALLS_PER_SHARD = 32;
 /** Indexes prepared per prepareBatch call. */
 const PREPARE_PAGE = 200;
-/** The job continues as new (between shards) past this many events. */
-const MAX_JOB_EVENTS = 8_000;
 
 type JobRun = (input: JobWorkflowInput) => Promise<JobProgress>;
 
@@ -61,9 +60,9 @@ export async function runShardedJob(input: JobWorkflowInput): Promise<JobProgres
   setHandler(shardProgressSignal, (p) => run.onShardProgress(p.start, p.counts));
   try {
     while (!run.finished()) {
-      await condition(() => run.canLaunch() || run.finished() || run.failure !== undefined || jobHistoryIsLarge());
+      await condition(() => run.canLaunch() || run.finished() || run.failure !== undefined || historyIsLarge());
       if (run.failure !== undefined) throw run.failure;
-      if (jobHistoryIsLarge() && !run.finished()) {
+      if (historyIsLarge() && !run.finished()) {
         await condition(() => run.running === 0 && allHandlersFinished());
         return await continueAsNew<JobRun>(run.toInput());
       }
@@ -82,10 +81,6 @@ export async function runShardedJob(input: JobWorkflowInput): Promise<JobProgres
   return progress;
 }
 
-function jobHistoryIsLarge(): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > MAX_JOB_EVENTS;
-}
 
 /** A batch-mode job's bookkeeping: a cursor over index ranges, the shards running, and counts. */
 class ShardedJob {

@@ -27,7 +27,7 @@ test('one job of 3,000 samples with a window of 50 continues as new and complete
   store = await openStore(getStack().mongoUrl);
   // Per sample on purpose (a window of 50 would run in batch fan-out by default): the job's continue-as-new is tested.
   // Each sample puts at least three events into the job's history (child initiated, started, outcome), so
-  // 3,000 samples pass the job's 8,000-event limit (MAX_HISTORY_EVENTS in workflows/job.ts) at least once.
+  // 3,000 samples pass the job's 8,000-event limit (MAX_JOB_HISTORY_EVENTS in workflows/history.ts) at least once.
   const config = writeWorkload(dir, { name: 'big', models: 1, tasks: 1, samples: 3000, salt: 'big', concurrency: 50, extra: { fanout: 'per-sample' } });
   const res = await runCli(['start', config, '--json', '--id', 'big-job'], { env });
   assert.equal(res.code, 0, res.stderr);
