@@ -6,7 +6,7 @@ import { isOurProcess, logTail, spawnDetached, stopProcess } from './processes';
 import type { MongoState, StackState, TemporalState } from './state';
 import { clearPartState, readStackState, stackPaths, writePartState } from './state';
 import type { LogFn } from './tools';
-import { ensureTool, FERRETDB_TOOL, findOnPath, stderrLog, TEMPORAL_TOOL } from './tools';
+import { ensureTool, ensureTools, FERRETDB_TOOL, findOnPath, needsFerretdb, stderrLog, TEMPORAL_TOOL } from './tools';
 
 /** The database evalctl uses when a URL names none. */
 export const DEFAULT_DB_NAME = 'evalctl';
@@ -207,7 +207,11 @@ async function checkPortsFirst(opts: StackOptions, state: StackState): Promise<v
 /** `dev up`: starts what is not running and returns once both parts answer; a running stack is left alone. */
 export async function stackUp(opts: StackOptions): Promise<UpResult> {
   const log = opts.log ?? stderrLog;
-  await checkPortsFirst(opts, readStackState(opts.dataDir));
+  const before = readStackState(opts.dataDir);
+  await checkPortsFirst(opts, before);
+  // A first run fetches the Temporal CLI and builds FerretDB side by side instead of one after the other.
+  const env = opts.env ?? process.env;
+  if (!temporalAlive(before.temporal)) await ensureTools({ env, log, ferretdb: !mongoAlive(before.mongo) && needsFerretdb(env) });
   const mongo = await startMongo({ ...opts, log });
   let temporal: { state: TemporalState; started: boolean };
   try {

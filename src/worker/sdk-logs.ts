@@ -6,14 +6,30 @@ import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporali
  */
 const EXPECTED_WARNINGS = [/No workflows registered, not polling for workflow tasks/];
 
+/**
+ * SDK messages about one failed attempt of an activity or a sample execution. When the error is one evalctl
+ * classified itself (an `Eval...` failure type: a 429 being retried, a permanent 400, a limit), the failure
+ * is already recorded where users look (`status`, `watch`, `events`, the sample's record), so the SDK's copy
+ * with its stack trace is shown only when verbose. Unclassified errors (a bug, a crash) are always shown.
+ */
+const RECORDED_FAILURES = new Set(['Activity failed', 'Workflow failed']);
+
 /** True when people asked for everything (`--verbose` or EVALCTL_DEBUG). */
 export function verbose(env: NodeJS.ProcessEnv = process.env): boolean {
   return !!env.EVALCTL_DEBUG && env.EVALCTL_DEBUG !== '0';
 }
 
-/** Whether an SDK log entry reaches the terminal: expected warnings only when verbose. */
-export function showSdkEntry(entry: Pick<LogEntry, 'message'>, env: NodeJS.ProcessEnv = process.env): boolean {
-  return verbose(env) || !EXPECTED_WARNINGS.some((re) => re.test(entry.message));
+/** Whether an SDK log entry reaches the terminal: expected warnings and recorded failures only when verbose. */
+export function showSdkEntry(entry: Pick<LogEntry, 'message'> & { meta?: LogEntry['meta'] }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (verbose(env)) return true;
+  if (EXPECTED_WARNINGS.some((re) => re.test(entry.message))) return false;
+  return !(RECORDED_FAILURES.has(entry.message) && isClassified(entry.meta?.error));
+}
+
+/** Whether an error is a failure evalctl classified (an ApplicationFailure of an `Eval...` type). */
+function isClassified(error: unknown): boolean {
+  const type = (error as { type?: unknown } | null | undefined)?.type;
+  return typeof type === 'string' && type.startsWith('Eval');
 }
 
 let installed = false;

@@ -9,3 +9,14 @@ test('the SDK warning about an activity-only worker is shown only when verbose; 
   assert.equal(showSdkEntry({ message: 'Activity failed' }, {}), true);
   assert.equal(verbose({ EVALCTL_DEBUG: '0' }), false);
 });
+
+test('failed attempts evalctl records itself are shown only when verbose; unclassified errors always', () => {
+  const retried = { message: 'Activity failed', meta: { error: Object.assign(new Error('simulated rate limit (429)'), { type: 'EvalProviderRetryable' }) } };
+  const sampleFailed = { message: 'Workflow failed', meta: { error: Object.assign(new Error('400 bad request'), { type: 'EvalSampleFailed' }) } };
+  const bug = { message: 'Activity failed', meta: { error: new TypeError('cannot read properties of undefined') } };
+  assert.equal(showSdkEntry(retried, {}), false);
+  assert.equal(showSdkEntry(sampleFailed, {}), false);
+  assert.equal(showSdkEntry(retried, { EVALCTL_DEBUG: '1' }), true);
+  assert.equal(showSdkEntry(bug, {}), true);
+  assert.equal(showSdkEntry({ message: 'Workflow failed', meta: { error: Object.assign(new Error('x'), { type: 'SomethingElse' }) } }, {}), true);
+});
