@@ -18,5 +18,8 @@ test('failed attempts evalctl records itself are shown only when verbose; unclas
   assert.equal(showSdkEntry(sampleFailed, {}), false);
   assert.equal(showSdkEntry(retried, { EVALCTL_DEBUG: '1' }), true);
   assert.equal(showSdkEntry(bug, {}), true);
+  // Copied out of the workflow thread, the failure keeps its message but not its type.
+  assert.equal(showSdkEntry({ message: 'Workflow failed', meta: { workflowType: 'sampleWorkflow', error: new Error('400 bad request') } }, {}), false);
+  assert.equal(showSdkEntry({ message: 'Workflow failed', meta: { workflowType: 'jobWorkflow', error: new Error('stopped after sample 3 failed') } }, {}), true);
   assert.equal(showSdkEntry({ message: 'Workflow failed', meta: { error: Object.assign(new Error('x'), { type: 'SomethingElse' }) } }, {}), true);
 });
