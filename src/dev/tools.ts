@@ -39,7 +39,7 @@ export const TEMPORAL_TOOL: ToolSpec = {
 };
 
 /** FerretDB speaks the MongoDB wire protocol on SQLite; the proxy serves v1.24.2 (not .1, .3 or .4). */
-export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'tuned' };
+export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'tuned-2' };
 
 /** Where progress lines go; the CLI passes stderr, tests may collect them. */
 export type LogFn = (line: string) => void;
@@ -205,6 +205,7 @@ async function buildFerretdb(spec: ToolSpec, work: string, env: NodeJS.ProcessEn
   await patchIdLookups(src);
   await disableResourceTracking(src);
   await closeUpdateQueries(src);
+  await pushDownStringFilters(src);
   const out = join(work, 'ferretdb');
   // No symbol table or DWARF: a smaller binary and a shorter link.
   const args = ['build', '-trimpath', '-ldflags=-s -w', '-o', out, './cmd/ferretdb'];
@@ -264,6 +265,73 @@ export async function closeUpdateQueries(src: string): Promise<void> {
   if (!pool.includes(limit)) throw new Error(`cannot patch ${opendb}: the pool size changed; update closeUpdateQueries`);
   await writeFile(opendb, pool.replace(limit, '\tdb.SetMaxOpenConns(400)\n'));
 }
+
+/**
+ * FerretDB 1.24's SQLite backend hands SQLite no condition but `{_id: value}`: any other filter reads and
+ * decodes every document of the collection in Go (about 0.1-0.3 ms each), so a query for one assignment's
+ * records costs as much as the whole history of the database. The patch adds, for each top-level field of
+ * the filter compared with a plain string, a condition SQLite checks on the stored JSON (the field, or an
+ * element of it when it is an array, is that string). It only ever narrows what FerretDB then filters in Go
+ * as before, so the answer is the same; fields with dots, operators and other types are left to Go.
+ */
+export async function pushDownStringFilters(src: string): Promise<void> {
+  const file = join(src, 'internal', 'backends', 'sqlite', 'collection.go');
+  const text = await readFile(file, 'utf8');
+  const anchor = '\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n';
+  if (text.split(anchor).length !== 2) throw new Error(`cannot patch ${file}: the query assembly changed; update pushDownStringFilters`);
+  const patched = text.replace(anchor, `\tif whereClause == "" {\n\t\twhereClause, args = evalctlStringFilters(params.Filter)\n\t}\n\n${anchor}`);
+  await writeFile(file, patched);
+  await writeFile(join(src, 'internal', 'backends', 'sqlite', 'evalctl_pushdown.go'), STRING_FILTERS_GO);
+}
+
+/** The Go side of pushDownStringFilters: the WHERE clause and its arguments (none when nothing applies). */
+const STRING_FILTERS_GO = `package sqlite
+
+// Added by evalctl's build of FerretDB (see src/dev/tools.ts in evalctl).
+
+import (
+\t"strings"
+
+\t"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+\t"github.com/FerretDB/FerretDB/internal/types"
+)
+
+// evalctlStringFilters returns a WHERE clause that keeps the documents whose top-level field equals the
+// filter's string, or holds it as an array element, for every such field of the filter.
+func evalctlStringFilters(filter *types.Document) (string, []any) {
+\tif filter == nil {
+\t\treturn "", nil
+\t}
+
+\tvar conds []string
+\tvar args []any
+
+\tfor _, k := range filter.Keys() {
+\t\tif k == "" || k == "_id" || strings.ContainsAny(k, ".$\\"\\\\") {
+\t\t\tcontinue
+\t\t}
+
+\t\tv, err := filter.Get(k)
+\t\tif err != nil {
+\t\t\tcontinue
+\t\t}
+
+\t\ts, ok := v.(string)
+\t\tif !ok {
+\t\t\tcontinue
+\t\t}
+
+\t\tconds = append(conds, "EXISTS (SELECT 1 FROM json_each("+metadata.DefaultColumn+", ?) WHERE type = 'text' AND value = ?)")
+\t\targs = append(args, "$.\\""+k+"\\"", s)
+\t}
+
+\tif len(conds) == 0 {
+\t\treturn "", nil
+\t}
+
+\treturn " WHERE " + strings.Join(conds, " AND "), args
+}
+`;
 
 /** The module cache is read-only; the copy must be writable to add the version file and to be removed. */
 async function makeWritable(dir: string): Promise<void> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeUpdateQueries, disableResourceTracking, ensureTool, FERRETDB_TOOL, findOnPath, needsFerretdb, patchIdLookups, TEMPORAL_TOOL, toolBinaryPath, toolsCacheRoot } from '../../../src/dev/tools';
+import { closeUpdateQueries, disableResourceTracking, pushDownStringFilters, ensureTool, FERRETDB_TOOL, findOnPath, needsFerretdb, patchIdLookups, TEMPORAL_TOOL, toolBinaryPath, toolsCacheRoot } from '../../../src/dev/tools';
 
 test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
   assert.equal(toolsCacheRoot({ XDG_CACHE_HOME: '/xdg' }, '/home/u'), '/xdg/evalctl/tools');
@@ -15,7 +15,7 @@ test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
 test('each tool has one folder per name and version', () => {
   assert.equal(toolBinaryPath(TEMPORAL_TOOL, '/c'), '/c/temporal-1.9.1/temporal');
   assert.equal(toolBinaryPath({ ...TEMPORAL_TOOL, version: '1.5.1', variant: 'go' }, '/c'), '/c/temporal-1.5.1-go/temporal', 'the Go fallback has a folder of its own');
-  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-tuned/ferretdb', 'the patched build has a folder of its own');
+  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-tuned-2/ferretdb', 'the patched build has a folder of its own');
 });
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -30,7 +30,7 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 test('a cached binary is used as is: no Go needed, nothing rebuilt', async () => {
   await withTempDir(async (root) => {
     const bin = toolBinaryPath(FERRETDB_TOOL, root);
-    await mkdir(join(root, 'ferretdb-1.24.2-tuned'), { recursive: true });
+    await mkdir(join(root, 'ferretdb-1.24.2-tuned-2'), { recursive: true });
     await writeFile(bin, '#!/bin/sh\n');
     const lines: string[] = [];
     const got = await ensureTool(FERRETDB_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' }, log: (l) => lines.push(l) });
@@ -111,5 +111,23 @@ test('the FerretDB build closes each update statement\'s query at once and has a
     assert.match(patched, /common\.UpdateDocument\(ctx, c, "update", iter, &u\)\n\t\tcloser\.Close\(\)\n/);
     assert.equal(await readFile(opendb, 'utf8'), '\tdb.SetMaxIdleConns(100)\n\tdb.SetMaxOpenConns(400)\n');
     await assert.rejects(closeUpdateQueries(src), /the update loop changed/);
+  });
+});
+
+test('the FerretDB build hands string filters to SQLite after the _id lookup; a changed source fails loudly', async () => {
+  await withTempDir(async (src) => {
+    const dir = join(src, 'internal', 'backends', 'sqlite');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'collection.go');
+    const query = '\t\t}\n\t}\n\n\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n';
+    await writeFile(file, query);
+    await pushDownStringFilters(src);
+    assert.equal(await readFile(file, 'utf8'), '\t\t}\n\t}\n\n\tif whereClause == "" {\n\t\twhereClause, args = evalctlStringFilters(params.Filter)\n\t}\n\n\tq += whereClause\n\tq += prepareOrderByClause(params.Sort)\n');
+    const added = await readFile(join(dir, 'evalctl_pushdown.go'), 'utf8');
+    assert.match(added, /^package sqlite\n/);
+    assert.match(added, /func evalctlStringFilters\(filter \*types\.Document\) \(string, \[\]any\)/);
+    assert.match(added, /json_each\("\+metadata\.DefaultColumn\+", \?\) WHERE type = 'text' AND value = \?/);
+    await writeFile(file, 'q += whereClause\n');
+    await assert.rejects(pushDownStringFilters(src), /the query assembly changed/);
   });
 });
