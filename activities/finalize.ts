@@ -4,7 +4,8 @@ import { epochPosition } from '../src/datasets';
 import { emptyCounts, type AssignmentStatus, type Counts } from '../src/contracts';
 import type { FailOnError, TaskConfig } from '../src/config/schema';
 import { figuresOf, type JobDigestRow, type JobDoc, type JobMetrics, type MetricSummary, type ResultDoc, type ResultFigures } from '../src/store/documents';
-import { writeJobDigest } from '../src/store/digests';
+import { TextDigestWriter, writeJobDigest } from '../src/store/digests';
+import { searchTextOf } from '../src/store/search-text';
 import { findByIds } from '../src/store/store';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { followUpEnding } from '../src/report/ending';
@@ -29,38 +30,22 @@ export function epochSettingOf(task: TaskConfig | undefined): EpochSetting {
 }
 
 /**
- * Recomputes a job's counts and metrics from MongoDB, streaming its sample records. Records written with
- * their result carry its score and figures; the others (older records, late adoptions) are completed from
- * the results, read by key in pages. With epochs, the scores of each sample's epochs are reduced first.
+ * Recomputes a job's counts and metrics from MongoDB, streaming its sample records, and hands each
+ * sample's searchable text to `texts` (the job's stored text digest). Records written with their result
+ * carry its score, figures and text; the others (older records, late adoptions) are completed from the
+ * results, read by key in pages. With epochs, the scores of each sample's epochs are reduced first.
  */
 export async function summarizeJob(
   deps: ActivityDeps, job: Pick<JobDoc, 'assignmentId' | 'jobId'>, total: number, setting: EpochSetting = { epochs: 1, reducer: 'mean' },
+  texts?: TextDigestWriter,
 ): Promise<JobSummary> {
   const counts = emptyCounts(total);
-  const scores = new ScoreCollector(total, setting);
-  const latencies: number[] = [];
-  const tokens = { input: 0, output: 0 };
-  let cost = 0;
-  const add = (index: number, score: ScoreValue | null, figures: ResultFigures): void => {
-    if (score) scores.add(index, score);
-    if (typeof figures.latencyMs === 'number') latencies.push(figures.latencyMs);
-    tokens.input += figures.inputTokens;
-    tokens.output += figures.outputTokens;
-    cost += figures.cost;
-  };
-  let page: Array<{ key: string; index: number }> = [];
-  const flush = async (): Promise<void> => {
-    const wanted = page;
-    page = [];
-    if (wanted.length === 0) return;
-    const results = await findByIds(deps.store, deps.store.results, wanted.map((w) => w.key), { score: 1, latencyMs: 1, usage: 1, cost: 1 });
-    const byKey = new Map(results.map((r) => [r._id, r as Pick<ResultDoc, 'score' | 'latencyMs' | 'usage' | 'cost'>]));
-    for (const { key, index } of wanted) {
-      const r = byKey.get(key);
-      if (r) add(index, r.score ? { value: r.score.value, passed: r.score.passed } : null, figuresOf(r));
-    }
-  };
-  const cursor = deps.store.samples.find({ assignmentId: job.assignmentId, jobId: job.jobId }, { projection: { index: 1, sampleKey: 1, status: 1, score: 1, passed: 1, figures: 1 } });
+  const figures = new FigureCollector(total, setting);
+  const completion = new Completion(deps, figures, texts);
+  const cursor = deps.store.samples.find(
+    { assignmentId: job.assignmentId, jobId: job.jobId },
+    { projection: { index: 1, sampleKey: 1, status: 1, score: 1, passed: 1, figures: 1, ...(texts ? { text: 1 } : {}) } },
+  );
   let seen = 0;
   const rows: JobDigestRow[] = [];
   for await (const s of cursor) {
@@ -70,27 +55,83 @@ export async function summarizeJob(
       passed: typeof s.passed === 'boolean' ? s.passed : null, latencyMs: typeof s.figures?.latencyMs === 'number' ? s.figures.latencyMs : null,
     });
     if ((++seen) % 1_000 === 0) Context.current().heartbeat();
-    if (s.status !== 'succeeded' && s.status !== 'reused') continue;
-    if (s.figures) {
-      add(s.index, typeof s.score === 'number' ? { value: s.score, ...(typeof s.passed === 'boolean' ? { passed: s.passed } : {}) } : null, s.figures);
-      continue;
-    }
-    page.push({ key: s.sampleKey, index: s.index });
-    if (page.length >= 500) await flush();
+    if (s.status === 'canceled') continue;
+    const ran = s.status !== 'failed';
+    if (ran && s.figures) figures.add(s.index, typeof s.score === 'number' ? { value: s.score, ...(typeof s.passed === 'boolean' ? { passed: s.passed } : {}) } : null, s.figures);
+    if (texts && typeof s.text === 'string') await texts.add(s.index, s.text);
+    const wantsFigures = ran && !s.figures;
+    const wantsText = !!texts && typeof s.text !== 'string';
+    if (wantsFigures || wantsText) await completion.push({ key: s.sampleKey, index: s.index, figures: wantsFigures, text: wantsText });
   }
-  await flush();
+  await completion.flush();
+  await texts?.finish();
   const ended = counts.succeeded + counts.failed + counts.reused + counts.canceled;
   counts.canceled += Math.max(0, total - ended);
-  return {
-    counts,
-    rows: rows.sort((a, b) => a.index - b.index),
-    metrics: {
-      score: scores.summary(),
-      latencyMs: { p50: finiteOrNull(percentile(latencies, 50)), p95: finiteOrNull(percentile(latencies, 95)) },
-      tokens,
-      cost,
-    },
-  };
+  return { counts, rows: rows.sort((a, b) => a.index - b.index), metrics: figures.metrics() };
+}
+
+/** Scores, latencies, tokens and cost of a job's samples, as they are read. */
+class FigureCollector {
+  private readonly scores: ScoreCollector;
+  private readonly latencies: number[] = [];
+  private readonly tokens = { input: 0, output: 0 };
+  private cost = 0;
+
+  constructor(total: number, setting: EpochSetting) {
+    this.scores = new ScoreCollector(total, setting);
+  }
+
+  add(index: number, score: ScoreValue | null, figures: ResultFigures): void {
+    if (score) this.scores.add(index, score);
+    if (typeof figures.latencyMs === 'number') this.latencies.push(figures.latencyMs);
+    this.tokens.input += figures.inputTokens;
+    this.tokens.output += figures.outputTokens;
+    this.cost += figures.cost;
+  }
+
+  metrics(): JobMetrics {
+    return {
+      score: this.scores.summary(),
+      latencyMs: { p50: finiteOrNull(percentile(this.latencies, 50)), p95: finiteOrNull(percentile(this.latencies, 95)) },
+      tokens: this.tokens,
+      cost: this.cost,
+    };
+  }
+}
+
+/** A sample record that lacks its result's figures or text, completed from the result. */
+interface Wanted {
+  key: string;
+  index: number;
+  figures: boolean;
+  text: boolean;
+}
+
+/** Completes sample records from their results, read by key 500 at a time. */
+class Completion {
+  private page: Wanted[] = [];
+
+  constructor(private readonly deps: ActivityDeps, private readonly figures: FigureCollector, private readonly texts?: TextDigestWriter) {}
+
+  async push(wanted: Wanted): Promise<void> {
+    this.page.push(wanted);
+    if (this.page.length >= 500) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    const wanted = this.page;
+    this.page = [];
+    if (wanted.length === 0) return;
+    const projection = { score: 1, latencyMs: 1, usage: 1, cost: 1, ...(wanted.some((w) => w.text) ? { input: 1, prediction: 1 } : {}) };
+    const results = await findByIds(this.deps.store, this.deps.store.results, wanted.map((w) => w.key), projection);
+    const byKey = new Map(results.map((r) => [r._id, r as Pick<ResultDoc, 'score' | 'latencyMs' | 'usage' | 'cost' | 'input' | 'prediction'>]));
+    for (const { key, index, figures, text } of wanted) {
+      const r = byKey.get(key);
+      if (!r) continue;
+      if (figures) this.figures.add(index, r.score ? { value: r.score.value, passed: r.score.passed } : null, figuresOf(r));
+      if (text) await this.texts?.add(index, searchTextOf(r.input, r.prediction));
+    }
+  }
 }
 
 /**
@@ -179,9 +220,9 @@ export function finalizeActivities(deps: ActivityDeps, configs: ConfigCache) {
       const summaries = [];
       for (const job of jobs) {
         const setting = epochSettingOf(config.tasks.find((t) => t.id === job.taskId));
-        const { rows, ...summary } = await summarizeJob(deps, job, job.counts.total, setting);
-        // The viewer's digest of the job, stamped with the updatedAt the job gets below.
+        // The viewer's digests of the job (text while the records are read, rows after), stamped with the updatedAt the job gets below.
         const version = new Date();
+        const { rows, ...summary } = await summarizeJob(deps, job, job.counts.total, setting, new TextDigestWriter(deps.store, job, version));
         await writeJobDigest(deps.store, job, rows, version);
         summaries.push({ job, summary, version });
       }

@@ -78,7 +78,7 @@ export async function prepareSamples(
     configs.model(assignmentId, job.modelId), configs.task(assignmentId, job.taskId), configs.reusePolicy(assignmentId),
   ]);
   const keyed = await keyedSamples(model, task, input.indexes);
-  const { prepared, reusedScores, reusedFigures } = await classifyBatch(
+  const { prepared, reusedScores, reusedFigures, reusedTexts } = await classifyBatch(
     deps.store, input.mode, reuse.from, input.indexes.map((i) => [i, keyed.get(i)!]), reuse.fresh ? { ownId: assignmentId } : null,
   );
   const reused = prepared.filter((p) => p.reused);
@@ -87,6 +87,7 @@ export async function prepareSamples(
     ...(keyed.get(p.index)?.sample.epoch ? { epoch: keyed.get(p.index)?.sample.epoch } : {}),
     status: 'reused' as const, score: reusedScores.get(p.sampleKey)?.value ?? null, passed: reusedScores.get(p.sampleKey)?.passed ?? null,
     ...(reusedFigures.has(p.sampleKey) ? { figures: reusedFigures.get(p.sampleKey) } : {}),
+    ...(reusedTexts.has(p.sampleKey) ? { text: reusedTexts.get(p.sampleKey) } : {}),
   })));
   return { prepared, keyed };
 }

@@ -9,6 +9,7 @@ import type { TaskConfig } from '../src/config/schema';
 import type { Sample } from '../src/datasets';
 import { sampleFor } from '../src/plan/samples';
 import { isDuplicateKey } from './failures';
+import { searchTextOf } from '../src/store/search-text';
 
 /**
  * Which stored statuses a write may not replace: an execution's success stands over everything, a reuse
@@ -36,6 +37,8 @@ export interface SampleRecord {
   passed?: boolean | null;
   /** The result's figures, when the record is written with its result. */
   figures?: ResultFigures;
+  /** The result's searchable text (searchTextOf), when the record is written with its result. */
+  text?: string;
 }
 
 /**
@@ -163,7 +166,10 @@ export async function storeResults(deps: ActivityDeps, items: StoredResult[]): P
   });
   await recordSampleDocs(
     deps,
-    items.flatMap(({ sample, waiters, doc, score }) => waiterRecords(sample, waiters, 'succeeded', score?.value ?? null, score?.passed ?? null, figuresOf(doc), doc.epoch)),
+    items.flatMap(({ sample, waiters, doc, score }) => {
+      const text = searchTextOf(doc.input, doc.prediction);
+      return waiterRecords(sample, waiters, 'succeeded', score?.value ?? null, score?.passed ?? null, figuresOf(doc), doc.epoch).map((r) => ({ ...r, text }));
+    }),
     { resultsToo: false },
   );
 }
@@ -209,7 +215,9 @@ export async function storeOutcome(
   deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], status: 'failed' | 'canceled', error: string, failure?: FailureRecord,
 ): Promise<SampleOutcome> {
   if (status === 'failed') await storeFailure(deps, sample, error, failure ?? { errorType: null, attempts: null });
-  await recordSampleDocs(deps, waiterRecords(sample, waiters, status, null, null, undefined, failure?.epoch));
+  // A failure's input is its searchable text; without it (the dataset could not be read) finalisation reads the result's.
+  const text = status === 'failed' && failure?.input !== undefined ? { text: searchTextOf(failure.input, null) } : {};
+  await recordSampleDocs(deps, waiterRecords(sample, waiters, status, null, null, undefined, failure?.epoch).map((r) => ({ ...r, ...text })));
   return { index: sample.index, sampleKey: sample.sampleKey, status, error };
 }
 

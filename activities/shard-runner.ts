@@ -12,6 +12,7 @@ import { holdOf, type Hold, type Inferred, type ModelCall } from './infer';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
 import { processSlots, type Slots } from './slots';
+import { searchTextOf } from '../src/store/search-text';
 import { promptContent, recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type FailureRecord, type StoredResult } from './records';
 import { findByIds } from '../src/store/store';
 import { figuresOf } from '../src/store/documents';
@@ -200,7 +201,7 @@ class ShardRun {
     if (candidates.length === 0) return own;
     const { deps } = this.parts;
     const { input } = this;
-    const results = await untilStored(() => findByIds(deps.store, deps.store.results, candidates.map((p) => p.sampleKey), { assignments: 1, score: 1, latencyMs: 1, usage: 1, cost: 1 }));
+    const results = await untilStored(() => findByIds(deps.store, deps.store.results, candidates.map((p) => p.sampleKey), { assignments: 1, score: 1, latencyMs: 1, usage: 1, cost: 1, input: 1, prediction: 1 }));
     const mine = new Map(results.filter((r) => r.assignments?.includes(input.assignmentId)).map((r) => [r._id, r]));
     const records = candidates.filter((p) => mine.has(p.sampleKey)).map((p) => {
       const r = mine.get(p.sampleKey) as (typeof results)[number];
@@ -208,6 +209,7 @@ class ShardRun {
       return {
         assignmentId: input.assignmentId, jobId: input.job.jobId, modelId: input.job.modelId, taskId: input.job.taskId, index: p.index,
         sampleKey: p.sampleKey, status: 'succeeded' as const, score: r.score?.value ?? null, passed: r.score?.passed ?? null, figures: figuresOf(r),
+        text: searchTextOf(r.input, r.prediction),
       };
     });
     await untilStored(() => recordSampleDocs(deps, records, { resultsToo: false }));

@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util';
 import { startMongo, stopMongo } from '../src/dev/stack';
 import { openStore, type Store } from '../src/store/store';
 import type { JobDigestRow, JobDoc, ResultDoc, SampleDoc } from '../src/store/documents';
-import { writeJobDigest } from '../src/store/digests';
+import { TextDigestWriter, writeJobDigest } from '../src/store/digests';
+import { searchTextOf } from '../src/store/search-text';
 import { startViewer } from '../src/viewer/server';
 
 const log = (line: string): void => void process.stderr.write(`viewer-bench: ${line}\n`);
@@ -45,6 +46,8 @@ async function insertAssignment(store: Store, id: string, n: number, createdAt: 
   };
   await store.jobs.insertOne(job);
   const rows: JobDigestRow[] = [];
+  // What finalisation stores for a finished job (src/store/digests.ts); --scan leaves it out.
+  const texts = storedDigest ? new TextDigestWriter(store, job, now) : undefined;
   for (let start = 0; start < n; start += 1000) {
     const samples: SampleDoc[] = [];
     const results: ResultDoc[] = [];
@@ -56,20 +59,25 @@ async function insertAssignment(store: Store, id: string, n: number, createdAt: 
         status: s === null ? 'failed' : 'succeeded', score: s, passed: s === null ? null : s === 1,
         figures: { latencyMs: (i * 7919) % 500, inputTokens: 20, outputTokens: 5, cost: 0.0001 }, updatedAt: now,
       });
+      const input = `Q: question number ${i}: what is ${i} plus ${i}? Some padding so the prompt is the size of an average benchmark prompt.`;
+      const prediction = s === null ? null : String(2 * i + (s === 1 ? 0 : 1));
+      samples[samples.length - 1].text = searchTextOf(input, prediction);
       results.push({
         _id: key, inferenceKey: `i-${key}`, status: s === null ? 'failed' : 'succeeded', modelId: 'model0', taskId: 'task0', sampleId: `s${i}`, sampleIndex: i,
-        input: `Q: question number ${i}: what is ${i} plus ${i}? Some padding so the prompt is the size of an average benchmark prompt.`,
-        prediction: s === null ? null : String(2 * i + (s === 1 ? 0 : 1)), target: String(2 * i), score: s === null ? null : { value: s, passed: s === 1 },
+        input, prediction, target: String(2 * i), score: s === null ? null : { value: s, passed: s === 1 },
         error: s === null ? 'simulated permanent failure' : null, attempts: 1, latencyMs: (i * 7919) % 500, usage: { inputTokens: 20, outputTokens: 5 }, cost: 0.0001,
         worker: 'bench@host', finishedAt: now, assignments: [id], updatedAt: now,
       });
     }
-    for (const d of samples) rows.push({ index: d.index, status: d.status, sampleKey: d.sampleKey, score: d.score ?? null, passed: d.passed ?? null, latencyMs: d.figures?.latencyMs ?? null });
+    for (const d of samples) {
+      rows.push({ index: d.index, status: d.status, sampleKey: d.sampleKey, score: d.score ?? null, passed: d.passed ?? null, latencyMs: d.figures?.latencyMs ?? null });
+      await texts?.add(d.index, d.text ?? '');
+    }
     await store.samples.insertMany(samples, { ordered: false });
     await store.results.insertMany(results, { ordered: false });
     if (start % 20_000 === 0) log(`${id}: ${start + samples.length} of ${n} inserted`);
   }
-  // What finalisation stores for a finished job (src/store/digests.ts); --scan leaves it out.
+  await texts?.finish();
   if (storedDigest) await writeJobDigest(store, job, rows, now);
   await store.events.insertMany(['started', 'completed'].map((type, k) => ({ _id: `${id}/${type}`, assignmentId: id, type, at: new Date(createdAt.getTime() + k * 1000) })));
 }

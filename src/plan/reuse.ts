@@ -2,6 +2,7 @@ import type { Filter } from 'mongodb';
 import type { PreparedSample, RunMode } from '../contracts';
 import { figuresOf, type ResultDoc, type ResultFigures } from '../store/documents';
 import { findByIds, type Store } from '../store/store';
+import { searchTextOf } from '../store/search-text';
 import type { KeyedSample } from './samples';
 
 /** What an assignment asks to reuse: nothing, any earlier prediction ('*'), or one assignment's. */
@@ -23,6 +24,8 @@ export interface Classified {
   reusedScores: Map<string, { value: number; passed?: boolean } | null>;
   /** Figures of reused results, copied into the sample records as well. */
   reusedFigures: Map<string, ResultFigures>;
+  /** Searchable texts of reused results (searchTextOf), copied into the sample records too. */
+  reusedTexts: Map<string, string>;
 }
 
 /**
@@ -36,17 +39,19 @@ export async function classifyBatch(
 ): Promise<Classified> {
   const reusedScores = new Map<string, { value: number; passed?: boolean } | null>();
   const reusedFigures = new Map<string, ResultFigures>();
+  const reusedTexts = new Map<string, string>();
   const keys = [...new Set(keyed.map(([, k]) => k.sampleKey))];
   const inferenceKeys = [...new Set(keyed.map(([, k]) => k.inferenceKey))];
   const from = fresh ? fresh.ownId : reuseFrom;
   const wantsPredictions = mode === 'infer' || mode === 'eval' || reuseFrom !== null;
   const predictions = wantsPredictions && (!fresh || fresh.ownId) ? await latestPredictions(store, inferenceKeys, from) : new Map<string, string>();
   if (mode !== 'infer' && (!fresh || fresh.ownId)) {
-    const stored = await findByIds(store, store.results, keys, { _id: 1, score: 1, status: 1, latencyMs: 1, usage: 1, cost: 1, assignments: 1 });
+    const stored = await findByIds(store, store.results, keys, { _id: 1, score: 1, status: 1, latencyMs: 1, usage: 1, cost: 1, assignments: 1, input: 1, prediction: 1 });
     const done = stored.filter((d) => d.status === 'succeeded' && (!fresh || (d.assignments ?? []).includes(fresh.ownId as string)));
     for (const d of done) {
       reusedScores.set(d._id, d.score ? { value: d.score.value, passed: d.score.passed } : null);
       reusedFigures.set(d._id, figuresOf(d));
+      reusedTexts.set(d._id, searchTextOf(d.input, d.prediction));
     }
   }
   const prepared = keyed.map(([index, k]): PreparedSample => {
@@ -59,7 +64,7 @@ export async function classifyBatch(
     if (reusedScores.has(k.sampleKey)) return { ...base, reused: true, predictionFrom: null };
     return { ...base, reused: false, predictionFrom: predictions.get(k.inferenceKey) ?? null };
   });
-  return { prepared, reusedScores, reusedFigures };
+  return { prepared, reusedScores, reusedFigures, reusedTexts };
 }
 
 /** The newest stored result with a prediction for each inference key, optionally from one assignment only. */

@@ -68,3 +68,85 @@ export async function readJobDigest(store: Store, job: Pick<JobDoc, 'assignmentI
   }
   return rows.length === first.total ? rows : undefined;
 }
+
+/**
+ * Bytes of lines per stored part of a text digest: a 100,000-sample job whose texts are all at their
+ * bound (src/store/search-text.ts) takes about 30 parts, each far under MongoDB's 16 MB document limit.
+ */
+export const TEXT_PART_BYTES = 4 * 1024 * 1024;
+
+/** The `_id` of one part of a job's stored text digest (a row digest's parts end in a number, these in `t<n>`). */
+export function textPartId(job: Pick<JobDoc, 'assignmentId' | 'jobId'>, part: number): string {
+  return `${job.assignmentId}/${job.jobId}/t${part}`;
+}
+
+/**
+ * Writes a job's text digest (sample index and searchable text per line) while finalisation reads the
+ * job's sample records: parts 1, 2, ... as they fill, part 0 last with what is left and the number of
+ * parts, so a reader that finds part 0 with the job's stamp finds every other part written. Memory stays
+ * one part.
+ */
+export class TextDigestWriter {
+  private lines: string[] = [];
+  private bytes = 0;
+  private parts = 1;
+  private total = 0;
+
+  constructor(private readonly store: Store, private readonly job: Pick<JobDoc, 'assignmentId' | 'jobId'>, private readonly version: Date) {}
+
+  /** Adds one sample's text (searchTextOf: no newline in it); writes a part when it is full. */
+  async add(index: number, text: string): Promise<void> {
+    const line = `${index}\t${/[\r\n]/.test(text) ? text.replace(/[\r\n]/g, ' ') : text}`;
+    const size = Buffer.byteLength(line) + 1;
+    if (this.bytes + size > TEXT_PART_BYTES && this.lines.length > 0) await this.write(this.parts++);
+    this.lines.push(line);
+    this.bytes += size;
+    this.total += 1;
+  }
+
+  /** Writes part 0: the last lines, the number of parts and of lines. */
+  async finish(): Promise<void> {
+    await this.write(0);
+  }
+
+  private async write(part: number): Promise<void> {
+    const _id = textPartId(this.job, part);
+    const lines = this.lines.join('\n');
+    this.lines = [];
+    this.bytes = 0;
+    await this.store.digests.replaceOne(
+      { _id },
+      { assignmentId: this.job.assignmentId, jobId: this.job.jobId, kind: 'text', part, parts: this.parts, total: this.total, version: this.version.getTime(), lines },
+      { upsert: true },
+    );
+  }
+}
+
+/**
+ * A finished job's stored text digest, as the strings of its parts (lines `<index>\t<text>`), if it was
+ * written for the job as it is now; else undefined (the caller reads the results instead). The parts are
+ * read by `_id`, four at a time (FerretDB decodes them in parallel).
+ */
+export async function readJobTexts(store: Store, job: Pick<JobDoc, 'assignmentId' | 'jobId' | 'updatedAt'>): Promise<string[] | undefined> {
+  const version = job.updatedAt.getTime();
+  const first = await store.digests.findOne({ _id: textPartId(job, 0) });
+  if (!first || first.version !== version) return undefined;
+  const parts = [first.lines];
+  for (let part = 1; part < first.parts; part += 4) {
+    const ids = Array.from({ length: Math.min(4, first.parts - part) }, (_, i) => textPartId(job, part + i));
+    const docs = await Promise.all(ids.map((_id) => store.digests.findOne({ _id })));
+    for (const doc of docs) {
+      if (!doc || doc.version !== version) return undefined;
+      parts.push(doc.lines);
+    }
+  }
+  const lines = parts.reduce((n, text) => n + countLines(text), 0);
+  return lines === first.total ? parts.filter((text) => text !== '') : undefined;
+}
+
+function countLines(text: string): number {
+  if (text === '') return 0;
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n += 1;
+  return n;
+}

@@ -99,6 +99,11 @@ export interface SampleDoc {
    * from sample records alone; records without them are completed from the results.
    */
   figures?: ResultFigures;
+  /**
+   * The searchable text of its result (searchTextOf: bounded, lowercase), copied when the record is written
+   * with its result, so finalisation stores a job's text digest from sample records alone.
+   */
+  text?: string;
   updatedAt: Date;
 }
 
@@ -203,6 +208,8 @@ export interface DigestDoc {
   _id: string;
   assignmentId: string;
   jobId: string;
+  /** `text`: a part of the job's text digest (`<assignmentId>/<jobId>/t<part>`, sample key and searchable text per line). */
+  kind?: 'text';
   part: number;
   parts: number;
   total: number;

@@ -2,7 +2,9 @@ import type { Store } from '../store/store';
 import type { JobDoc, SampleDoc } from '../store/documents';
 import { isTerminal } from '../contracts';
 import type { DigestRow } from './digest';
-import { readJobDigest } from '../store/digests';
+import { readJobDigest, readJobTexts } from '../store/digests';
+import { searchTextOf } from '../store/search-text';
+import { JobTexts } from './text-digest';
 
 /**
  * Builds job digests in the background and keeps the most recent ones. A page that needs a digest waits
@@ -101,10 +103,10 @@ class Cache<T> {
   }
 }
 
-/** The digests of the viewer: sample rows per job, and the lowercase input and prediction per sample key. */
+/** The digests of the viewer: sample rows per job, and the searchable text (searchTextOf) per sample key. */
 export class DigestCache {
   private readonly rows: Cache<DigestRow[]>;
-  private readonly texts: Cache<Map<string, string>>;
+  private readonly texts: Cache<JobTexts>;
 
   constructor(store: Store, options: DigestCacheOptions = {}) {
     const opts = { maxJobs: 8, waitMs: 600, refreshMs: 3000, ...options };
@@ -122,14 +124,11 @@ export class DigestCache {
     return this.rows.peek(job);
   }
 
-  /** The searchable text of a job's samples, by sample key. */
-  textsOf(job: JobDoc): Promise<Digested<Map<string, string>>> {
+  /** The searchable texts of a job's samples. */
+  textsOf(job: JobDoc): Promise<Digested<JobTexts>> {
     return this.texts.get(job);
   }
 }
-
-/** Longest text kept per field for search: enough for any prompt worth searching, bounded memory. */
-export const SEARCH_TEXT_LIMIT = 4000;
 
 /** A job's rows: the digest finalisation stored for a finished job, else (running, older) its sample records. */
 async function readRows(store: Store, job: JobDoc, progress: (read: number) => void): Promise<DigestRow[]> {
@@ -154,18 +153,24 @@ async function readRows(store: Store, job: JobDoc, progress: (read: number) => v
   return rows.sort((a, b) => a.index - b.index);
 }
 
-async function readTexts(store: Store, job: JobDoc, progress: (read: number) => void): Promise<Map<string, string>> {
+/**
+ * A job's searchable texts (searchTextOf): the text digest finalisation stored for a finished job, else
+ * (running, older) those of the results that list the assignment.
+ */
+async function readTexts(store: Store, job: JobDoc, progress: (read: number) => void): Promise<JobTexts> {
+  if (isTerminal(job.status)) {
+    const stored = await readJobTexts(store, job);
+    if (stored) return new JobTexts('index', stored);
+  }
   const cursor = store.results.find(
     // Not by model and task: a reused result keeps the ids of the assignment that first stored it.
     { assignments: job.assignmentId },
     { projection: { input: 1, prediction: 1 }, batchSize: 1000 },
   );
-  const texts = new Map<string, string>();
+  const texts: Array<[string, string]> = [];
   for await (const r of cursor) {
-    const input = typeof r.input === 'string' ? r.input.slice(0, SEARCH_TEXT_LIMIT) : '';
-    const prediction = typeof r.prediction === 'string' ? r.prediction.slice(0, SEARCH_TEXT_LIMIT) : '';
-    texts.set(r._id, `${input}\n${prediction}`.toLowerCase());
-    if (texts.size % 1000 === 0) progress(texts.size);
+    texts.push([r._id, searchTextOf(r.input, r.prediction)]);
+    if (texts.length % 1000 === 0) progress(texts.length);
   }
-  return texts;
+  return JobTexts.ofSampleKeys(texts);
 }

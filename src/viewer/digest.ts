@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { JobDigestRow } from '../store/documents';
 import { percentile } from '../metrics';
+import { squashText } from '../store/search-text';
+import type { JobTexts } from './text-digest';
 
 /**
  * A job's samples as the viewer filters and sorts them: one small row per sample, held in memory. FerretDB
@@ -23,7 +25,7 @@ export const SampleQuerySchema = z.object({
   show: z.enum(['all', 'failed', 'wrong', 'reused', 'correct']).default('all').describe('Which samples: every one, failed (no result), wrong (scored, not passed), reused or correct.'),
   min: z.coerce.number().finite().optional().describe('Lowest score shown (inclusive); samples without a score are left out when set.'),
   max: z.coerce.number().finite().optional().describe('Highest score shown (inclusive); samples without a score are left out when set.'),
-  q: z.string().trim().max(200).optional().describe('Case-insensitive text searched in the input and the prediction.'),
+  q: z.string().trim().max(200).optional().describe('Text searched in the input and the prediction (their beginnings and ends, see searchTextOf), ignoring case and runs of whitespace.'),
   sort: z.enum(['index', 'score', 'latency']).default('index').describe('Sort key; ties are ordered by sample index.'),
   dir: z.enum(['asc', 'desc']).default('asc').describe('Sort direction.'),
   page: z.coerce.number().int().min(1).max(1_000_000).default(1).describe('Page number, from 1.'),
@@ -51,9 +53,10 @@ export function isWrong(r: Pick<DigestRow, 'score' | 'passed' | 'status'>): bool
   return r.passed === false || (r.passed === null && r.score === 0);
 }
 
-/** The predicate of a query's filters over digest rows; `text` holds each sample key's searchable text (lowercase). */
-export function rowFilter(q: SampleQuery, text?: ReadonlyMap<string, string>): (r: DigestRow) => boolean {
-  const needle = q.q?.toLowerCase();
+/** The predicate of a query's filters over digest rows; `texts` are the job's searchable texts (a text search without them matches nothing). */
+export function rowFilter(q: SampleQuery, texts?: JobTexts): (r: DigestRow) => boolean {
+  const needle = q.q ? squashText(q.q) : '';
+  const hasText = needle && texts ? texts.matcher(needle) : () => !needle;
   return (r) => {
     if (q.show === 'failed' && r.status !== 'failed') return false;
     if (q.show === 'reused' && r.status !== 'reused') return false;
@@ -61,7 +64,7 @@ export function rowFilter(q: SampleQuery, text?: ReadonlyMap<string, string>): (
     if (q.show === 'correct' && !(r.score !== null && !isWrong(r) && r.status !== 'failed')) return false;
     if (q.min !== undefined && (r.score === null || r.score < q.min)) return false;
     if (q.max !== undefined && (r.score === null || r.score > q.max)) return false;
-    if (needle && !(text?.get(r.sampleKey) ?? '').includes(needle)) return false;
+    if (!hasText(r)) return false;
     return true;
   };
 }

@@ -4,6 +4,7 @@ import { workflowUiUrl } from '../temporal/client';
 import { href, html, link, pre, seg, table, type Html, type HtmlValue } from './html';
 import { money, ms, num, page, statusBadge, when } from './layout';
 import { DEFAULT_PAGE_SIZE, indexPage, latencyPercentiles, needsDigest, pageOf, parseSampleQuery, rowFilter, sortRows, type DigestRow, type PageOf, type SampleQuery } from './digest';
+import type { JobTexts } from './text-digest';
 import { loadAssignment, loadJob, loadRows, NotFound, sampleRecordId, type ListRow, type ListSample, type ViewerContext } from './data';
 
 /** Characters of input and prediction shown in a list cell; the sample page shows everything. */
@@ -27,7 +28,7 @@ function preparing(title: string, what: string, read: number, total: number): st
 /** Orders of sorted and filtered lists, memoised per digest and query (a deep page is then a slice). */
 const ordered = new WeakMap<object, Map<string, DigestRow[]>>();
 
-function filteredRows(rows: DigestRow[], texts: Map<string, string> | undefined, q: SampleQuery): DigestRow[] {
+function filteredRows(rows: DigestRow[], texts: JobTexts | undefined, q: SampleQuery): DigestRow[] {
   const key = JSON.stringify([q.show, q.min, q.max, q.q?.toLowerCase(), q.sort, q.dir]);
   const memo = ordered.get(rows) ?? new Map<string, DigestRow[]>();
   ordered.set(rows, memo);
@@ -43,15 +44,11 @@ type Listed = { page: PageOf<number>; rows: DigestRow[] | null } | { preparing: 
 
 async function listIndexes(ctx: ViewerContext, job: JobDoc, q: SampleQuery, title: string): Promise<Listed> {
   if (!needsDigest(q)) return { page: indexPage(job.counts.total, q), rows: ctx.digests.peekRows(job) ?? null };
-  const digest = await ctx.digests.rowsOf(job);
+  // Both digests are read at once, so a text search waits for the longer read, not for both in turn.
+  const [digest, t] = await Promise.all([ctx.digests.rowsOf(job), q.q ? ctx.digests.textsOf(job) : undefined]);
   if (!digest.ready) return { preparing: preparing(title, 'the sample records', digest.read, digest.total) };
-  let texts: Map<string, string> | undefined;
-  if (q.q) {
-    const t = await ctx.digests.textsOf(job);
-    if (!t.ready) return { preparing: preparing(title, 'the inputs and predictions', t.read, job.counts.total) };
-    texts = t.value;
-  }
-  const all = filteredRows(digest.value, texts, q);
+  if (t && !t.ready) return { preparing: preparing(title, 'the inputs and predictions', t.read, job.counts.total) };
+  const all = filteredRows(digest.value, t?.value, q);
   const p = pageOf(all, q.page, q.size);
   return { page: { ...p, items: p.items.map((r) => r.index) }, rows: digest.value };
 }

@@ -12,6 +12,7 @@ import { useTestStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
 import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/workers';
 import { readCallLog, startsPerKey, writeWorkload } from '../helpers/assignments';
+import { assertStoredTexts, searchIndexes } from '../helpers/digests';
 
 const getStack = useTestStack();
 const dir = mkdtempSync(join(tmpdir(), 'evalctl-dedup-'));
@@ -39,9 +40,9 @@ async function start(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   return (JSON.parse(res.stdout) as { assignmentId: string }).assignmentId;
 }
 
-async function finish(env: NodeJS.ProcessEnv, id: string): Promise<{ status: string; counts: Record<string, number> }> {
+async function finish(env: NodeJS.ProcessEnv, id: string): Promise<{ assignmentId: string; status: string; counts: Record<string, number> }> {
   await runCli(['watch', id], { env, timeoutMs: 300_000 });
-  return JSON.parse((await runCli(['status', id, '--json'], { env })).stdout) as { status: string; counts: Record<string, number> };
+  return { assignmentId: id, ...(JSON.parse((await runCli(['status', id, '--json'], { env })).stdout) as { status: string; counts: Record<string, number> }) };
 }
 
 function editConfig(path: string, edit: (c: Record<string, unknown>) => void, newPath: string): string {
@@ -62,6 +63,9 @@ test('the same config twice: the second run makes no model call and reuses every
   assert.equal(second.counts.reused, 60);
   assert.equal(second.counts.succeeded, 0);
   assert.equal(readCallLog(callLog).filter((e) => e.event === 'start').length, callsBefore, 'zero model calls');
+  // The reused samples are searchable from the stored text digest, as the viewer searches them.
+  const texts = await assertStoredTexts(store as Store, second.assignmentId, 'model1/task0');
+  assert.deepEqual(searchIndexes(texts, 'twice task 0: what is 17 + 0?'), [17]);
 });
 
 test('--no-reuse (--force) calls the model for every sample again; eval and report modes refuse it', async () => {
@@ -124,6 +128,8 @@ test('two tasks of one assignment with identical requests: one model call per ke
   assert.equal(end.status, 'completed', JSON.stringify(end.counts));
   const records = await store.samples.find({ assignmentId: id }).toArray();
   for (const taskId of ['task0', 'task1']) {
+    // Adopted samples' records carry no text of their own: finalisation took it from their results.
+    assert.deepEqual(searchIndexes(await assertStoredTexts(store, id, `model0/${taskId}`), 'twin task 0: what is 5 + 0?'), [5]);
     // Each job's records name its own task (an adopter's records are written by the other task's execution).
     const own = records.filter((r) => r.jobId === `model0/${taskId}`);
     assert.equal(own.length, 12, `${taskId} has a record per sample`);

@@ -14,6 +14,7 @@ import { startWorkerProcess, stackEnv, type WorkerProcess } from '../helpers/wor
 import { waitFor } from '../helpers/wait';
 import { openStore, type Store } from '../../src/store/store';
 import { readJobDigest } from '../../src/store/digests';
+import { assertStoredTexts, searchIndexes } from '../helpers/digests';
 import { isTerminal } from '../../src/contracts';
 
 /**
@@ -124,6 +125,12 @@ test('the viewer shows real assignments, filters failed samples, lists flipped s
   const jobA = await store.jobs.findOne({ _id: `${a}/model0/task0` });
   const stored = jobA ? await readJobDigest(store, jobA) : undefined;
   assert.deepEqual(stored?.map((r) => [r.index, r.status, r.score, r.sampleKey]), samplesA.sort((x, y) => x.index - y.index).map((s) => [s.index, s.status, s.score ?? null, s.sampleKey]));
+  // And its text digest: a search in it finds exactly the sample with a string, a failed one too.
+  const textsA = await assertStoredTexts(store, a, 'model0/task0');
+  const someFailed = failed[failed.length - 1];
+  assert.deepEqual(searchIndexes(textsA, `what is ${someFailed} + 1?`), [someFailed]);
+  assert.equal(searchIndexes(textsA, 'VIEWER TEST:').length, 0, 'needles are squashed by the caller, as the viewer does');
+  assert.equal(searchIndexes(textsA, 'viewer test:').length, SAMPLES);
 
   const url = await startViewerProcess(env);
   assert.equal(await rawRequest(url, 'POST'), 405);
@@ -162,6 +169,9 @@ test('the viewer shows real assignments, filters failed samples, lists flipped s
   await page.goto(`${url}assignments/${encodeURIComponent(a)}/jobs/${encodeURIComponent('model0/task0')}?q=${encodeURIComponent('<script>')}`);
   await page.locator('#samples').waitFor();
   assert.deepEqual(await listedIndexes(page, 'samples'), [0], 'text search finds the sample with markup');
+  await page.goto(`${url}assignments/${encodeURIComponent(a)}/jobs/${encodeURIComponent('model0/task0')}?q=${encodeURIComponent(`What is ${someFailed}  + 1?`)}`);
+  await page.locator('#samples').waitFor();
+  assert.deepEqual(await listedIndexes(page, 'samples'), [someFailed], 'text search finds a failed sample, ignoring case and runs of spaces');
   await page.goto(`${url}assignments/${encodeURIComponent(b)}/jobs/${encodeURIComponent('model0/task0')}/samples/0`);
   assert.ok((await page.locator('body').innerText()).includes(INJECTION), 'the markup is shown as text');
   // The chat messages exactly as the model got them: the system message, then the filled user turn.

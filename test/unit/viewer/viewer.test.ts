@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { escapeHtml, href, html, link, pre, table } from '../../../src/viewer/html';
+import { JobTexts } from '../../../src/viewer/text-digest';
+import { searchTextOf } from '../../../src/store/search-text';
 import { indexPage, isWrong, needsDigest, pageOf, parseSampleQuery, rowFilter, sortRows, type DigestRow } from '../../../src/viewer/digest';
 import { changedSamples, pairedDelta } from '../../../src/viewer/pages-compare';
 import { assignmentsPage, matchesSearch } from '../../../src/viewer/pages-assignments';
@@ -36,7 +38,7 @@ const rows: DigestRow[] = [
   { index: 5, status: 'succeeded', score: 0, passed: null, latencyMs: 50, sampleKey: 'k5' },
 ];
 
-function pick(query: string, texts?: Map<string, string>): number[] {
+function pick(query: string, texts?: JobTexts): number[] {
   const q = parseSampleQuery(new URLSearchParams(query));
   return sortRows(rows.filter(rowFilter(q, texts)), q).map((r) => r.index);
 }
@@ -48,7 +50,8 @@ test('sample filters: failed, wrong, reused, correct, score range, text', () => 
   assert.deepEqual(pick('show=correct'), [0, 3, 4]);
   assert.deepEqual(pick('min=0.5'), [0, 3, 4]);
   assert.deepEqual(pick('min=0.1&max=0.9'), [4]);
-  assert.deepEqual(pick('q=PARIS', new Map([['k2', 'what is the capital?\nparis'], ['k4', 'nothing']])), [2]);
+  assert.deepEqual(pick('q=PARIS', JobTexts.ofSampleKeys([['k2', searchTextOf('What is the capital?', 'Paris')], ['k4', 'nothing']])), [2]);
+  assert.deepEqual(pick('q=PARIS'), [], 'a text search without texts matches nothing');
   assert.equal(isWrong({ status: 'succeeded', score: 0.4, passed: null }), false);
 });
 
