@@ -1,12 +1,27 @@
-import type { JobDigestRow, JobDoc } from './documents';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Binary } from 'mongodb';
+import type { DigestDoc, JobDigestRow, JobDoc } from './documents';
 import type { Store } from './store';
 
 /**
  * Stored digests of finished jobs: every sample's index, status, score, passed flag, latency and key, in
- * parts of DIGEST_PART_ROWS rows. FerretDB (1.24, SQLite) answers only `{_id: value}` from an index and
- * scans the whole collection for `{assignmentId, jobId}`, so a 100,000-sample job's records took about a
- * minute to read; its stored digest is a few dozen `_id` lookups.
+ * parts of DIGEST_PART_ROWS rows, and every sample's searchable text, in parts of TEXT_PART_BYTES.
+ * FerretDB (1.24, SQLite) answers only `{_id: value}` from an index and scans the whole collection for
+ * `{assignmentId, jobId}`, so a 100,000-sample job's records took about a minute to read; its stored
+ * digest is a few dozen `_id` lookups. Parts are lines of text, deflated: FerretDB's cost of reading a
+ * document grows with its bytes (a string's JSON is decoded and re-encoded), and a deflated part is a
+ * fifth to a tenth of them.
  */
+
+/** Lines as a part stores them: deflated at level 1 (fast; most of the gain of higher levels). */
+export function packLines(lines: string): Binary {
+  return new Binary(deflateRawSync(lines, { level: 1 }));
+}
+
+/** The lines of a stored part: deflated (`packed`), or a plain string (parts written before packing). */
+export function unpackLines(doc: Pick<DigestDoc, 'lines' | 'packed'>): string {
+  return doc.packed ? inflateRawSync(doc.packed.value()).toString('utf8') : doc.lines ?? '';
+}
 
 /** Rows per stored part: about 100 bytes each as a line, so a part stays well under MongoDB's 16 MB limit. */
 export const DIGEST_PART_ROWS = 10_000;
@@ -43,7 +58,7 @@ export async function writeJobDigest(store: Store, job: Pick<JobDoc, 'assignment
     const slice = rows.slice(part * DIGEST_PART_ROWS, (part + 1) * DIGEST_PART_ROWS);
     await store.digests.replaceOne(
       { _id },
-      { assignmentId: job.assignmentId, jobId: job.jobId, part, parts, total: rows.length, version: version.getTime(), lines: encodeDigestRows(slice) },
+      { assignmentId: job.assignmentId, jobId: job.jobId, part, parts, total: rows.length, version: version.getTime(), packed: packLines(encodeDigestRows(slice)) },
       { upsert: true },
     );
   }
@@ -57,21 +72,22 @@ export async function readJobDigest(store: Store, job: Pick<JobDoc, 'assignmentI
   const version = job.updatedAt.getTime();
   const first = await store.digests.findOne({ _id: digestPartId(job, 0) });
   if (!first || first.version !== version) return undefined;
-  const rows = decodeDigestRows(first.lines);
+  const rows = decodeDigestRows(unpackLines(first));
   for (let part = 1; part < first.parts; part += 8) {
     const ids = Array.from({ length: Math.min(8, first.parts - part) }, (_, i) => digestPartId(job, part + i));
     const docs = await Promise.all(ids.map((_id) => store.digests.findOne({ _id })));
     for (const doc of docs) {
       if (!doc || doc.version !== version) return undefined;
-      for (const row of decodeDigestRows(doc.lines)) rows.push(row);
+      for (const row of decodeDigestRows(unpackLines(doc))) rows.push(row);
     }
   }
   return rows.length === first.total ? rows : undefined;
 }
 
 /**
- * Bytes of lines per stored part of a text digest: a 100,000-sample job whose texts are all at their
- * bound (src/store/search-text.ts) takes about 30 parts, each far under MongoDB's 16 MB document limit.
+ * Bytes of lines per stored part of a text digest (before deflating): a 100,000-sample job whose texts are
+ * all at their bound (src/store/search-text.ts) takes about 30 parts, each far under MongoDB's 16 MB
+ * document limit even if its text did not deflate at all.
  */
 export const TEXT_PART_BYTES = 4 * 1024 * 1024;
 
@@ -116,7 +132,7 @@ export class TextDigestWriter {
     this.bytes = 0;
     await this.store.digests.replaceOne(
       { _id },
-      { assignmentId: this.job.assignmentId, jobId: this.job.jobId, kind: 'text', part, parts: this.parts, total: this.total, version: this.version.getTime(), lines },
+      { assignmentId: this.job.assignmentId, jobId: this.job.jobId, kind: 'text', part, parts: this.parts, total: this.total, version: this.version.getTime(), packed: packLines(lines) },
       { upsert: true },
     );
   }
@@ -131,13 +147,13 @@ export async function readJobTexts(store: Store, job: Pick<JobDoc, 'assignmentId
   const version = job.updatedAt.getTime();
   const first = await store.digests.findOne({ _id: textPartId(job, 0) });
   if (!first || first.version !== version) return undefined;
-  const parts = [first.lines];
+  const parts = [unpackLines(first)];
   for (let part = 1; part < first.parts; part += 4) {
     const ids = Array.from({ length: Math.min(4, first.parts - part) }, (_, i) => textPartId(job, part + i));
     const docs = await Promise.all(ids.map((_id) => store.digests.findOne({ _id })));
     for (const doc of docs) {
       if (!doc || doc.version !== version) return undefined;
-      parts.push(doc.lines);
+      parts.push(unpackLines(doc));
     }
   }
   const lines = parts.reduce((n, text) => n + countLines(text), 0);

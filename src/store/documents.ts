@@ -1,3 +1,4 @@
+import type { Binary } from 'mongodb';
 import type { AssignmentStatus, BatchRequestCounts, CollectBatchResult, Counts, ModelTurn, RemoteBatchStatus, RunMode, SampleStatus } from '../contracts';
 
 /**
@@ -214,8 +215,10 @@ export interface DigestDoc {
   parts: number;
   total: number;
   version: number;
-  /** The part's rows, one line each (encodeDigestRows): a string FerretDB hands over without decoding objects. */
-  lines: string;
+  /** The part's lines (rows: encodeDigestRows; texts: `<index>\t<text>`), deflated (packLines, src/store/digests.ts). */
+  packed?: Binary;
+  /** The part's lines as a plain string: parts written before they were deflated. */
+  lines?: string;
 }
 
 /** One entry of the append-only lifecycle log. */

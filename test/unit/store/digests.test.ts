@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeDigestRows, encodeDigestRows } from '../../../src/store/digests';
+import { decodeDigestRows, encodeDigestRows, packLines, unpackLines } from '../../../src/store/digests';
 import type { JobDigestRow } from '../../../src/store/documents';
 
 describe('stored job digests', () => {
@@ -12,5 +12,14 @@ describe('stored job digests', () => {
     ];
     assert.deepEqual(decodeDigestRows(encodeDigestRows(rows)), rows);
     assert.deepEqual(decodeDigestRows(encodeDigestRows([])), []);
+  });
+
+  it('parts are stored deflated and read back exactly; parts stored as plain strings still read', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `${i}\tquestion ${i}: é ✓ what is ${i} + 1?\t${i + 1}`).join('\n');
+    const packed = packLines(lines);
+    assert.ok(packed.length() < lines.length / 4, `${packed.length()} bytes for ${lines.length} characters`);
+    assert.equal(unpackLines({ packed }), lines);
+    assert.equal(unpackLines({ lines: 'a\tb' }), 'a\tb');
+    assert.equal(unpackLines({}), '');
   });
 });
