@@ -8,7 +8,7 @@ import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
 import { keyedSamples, type KeyedSample } from '../src/plan/samples';
 import { comparableTaskKey } from '../src/config/keys';
 import { classifyBatch } from '../src/plan/reuse';
-import { INLINE_SCORERS, fanoutFor, inferenceQueueFor, windowFor } from '../src/plan/jobs';
+import { INLINE_SCORERS, fanoutFor, inferenceQueueFor, localCallOf, windowFor } from '../src/plan/jobs';
 import { recordSampleDocs } from './records';
 import { toFailure } from './failures';
 import { bulkWriteInParts } from '../src/store/store';
@@ -101,6 +101,7 @@ function jobPlan(config: AssignmentConfig, model: ModelConfig, task: TaskConfig,
     fanout,
     batchRunner: fanout === 'batch' && task.kind !== 'agent' && INLINE_SCORERS.has(task.scorer.kind) && !model.rateLimit,
     ...providerBatchOf(model, task, mode),
+    ...(localCallOf(fanout, model, task) ? { localCall: true } : {}),
     ...agentPlanOf(task),
   };
 }

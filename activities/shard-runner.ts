@@ -8,7 +8,8 @@ import {
 import type { KeyedSample } from '../src/plan/samples';
 import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { errorTypeOf, permanent, retryAdvice } from './failures';
-import { holdOf, type Hold, type Inferred, type ModelCall } from './infer';
+import type { Inferred, ModelCall } from './infer';
+import type { HoldCache } from './holds';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
 import { processSlots, type Slots } from './slots';
@@ -42,9 +43,8 @@ export interface ShardCheckpoint {
 }
 
 /** Builds the shard runner activity. */
-export function shardRunnerActivities(deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall) {
+export function shardRunnerActivities(deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall, holds: HoldCache) {
   const scorers = new BuiltCache<Scorer>();
-  const holds = new HoldCache(deps);
   const slots = processSlots(deps);
   return {
     /** Runs every sample of one shard (see the module comment); returns how they ended. */
@@ -370,22 +370,6 @@ class BulkWriter {
         for (const b of batch) b.reject(err);
       }
     }
-  }
-}
-
-/** The pause and cancel flags of assignments, read at most every HOLD_FLAGS_MAX_AGE_MS per assignment by this process. */
-class HoldCache {
-  private readonly entries = new Map<string, { at: number; hold: Promise<Hold> }>();
-
-  constructor(private readonly deps: ActivityDeps) {}
-
-  get(assignmentId: string): Promise<Hold> {
-    const hit = this.entries.get(assignmentId);
-    if (hit && Date.now() - hit.at < HOLD_FLAGS_MAX_AGE_MS) return hit.hold;
-    const hold = holdOf(this.deps, assignmentId).catch(() => ({ paused: false, cancelRequested: false, budgetStopped: false }));
-    if (this.entries.size > 256) this.entries.clear();
-    this.entries.set(assignmentId, { at: Date.now(), hold });
-    return hold;
   }
 }
 

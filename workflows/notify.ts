@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, CancelledFailure, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { addWaiterSignal, sampleDoneSignal, type FailureFacts, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
+import { addWaiterSignal, reportBySignalSignal, sampleDoneSignal, type FailureFacts, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
 import { DB_ACTIVITY } from './presets';
 
 /** How executions of a sample key (sampleWorkflow, episodeWorkflow) tell their waiting jobs how they ended. */
@@ -19,16 +19,40 @@ export function collectWaiters(input: SampleWorkflowInput): SampleWaiter[] {
   return waiters;
 }
 
-/** Signals each waiter; waiters that arrived after the outcome was stored get their records written first. */
-export async function notifyWaiters(input: SampleWorkflowInput, outcome: SampleOutcome, waiters: SampleWaiter[], stored: number): Promise<void> {
+/** How the job that started an execution hears of its outcome: from its result, or by signal. */
+export interface ParentReport {
+  /** The starting job is signalled: it does not read the result (parentReads unset), or it asked. */
+  bySignal: boolean;
+}
+
+/**
+ * Whether the starting job is told by signal; a job that reads the result asks for a signal before it
+ * continues as new (reportBySignalSignal), and the answer follows from then on.
+ */
+export function parentReport(input: SampleWorkflowInput): ParentReport {
+  const report: ParentReport = { bySignal: !input.parentReads };
+  if (input.parentReads) setHandler(reportBySignalSignal, () => void (report.bySignal = true));
+  return report;
+}
+
+/**
+ * Signals each waiter; waiters that arrived after the outcome was stored get their records written first.
+ * The starting job (the first waiter) is signalled only when `parent` says so, also if it asks meanwhile.
+ */
+export async function notifyWaiters(
+  input: SampleWorkflowInput, outcome: SampleOutcome, waiters: SampleWaiter[], stored: number, parent: ParentReport = { bySignal: true },
+): Promise<void> {
   let recorded = stored;
   let notified = 0;
-  while (notified < waiters.length) {
+  let parentTold = false;
+  while (notified < waiters.length || (parent.bySignal && !parentTold)) {
     if (recorded < waiters.length) {
       await db.recordUses({ sample: input, outcome, waiters: waiters.slice(recorded) });
       recorded = waiters.length;
     }
-    const batch = waiters.slice(notified, recorded);
+    const batch = waiters.slice(notified, recorded).filter((_, i) => notified + i > 0);
+    if (parent.bySignal && !parentTold) batch.push(waiters[0]);
+    parentTold ||= parent.bySignal;
     notified = recorded;
     await Promise.all(batch.map((w) => signalWaiter(w, { ...outcome, index: w.index })));
   }
@@ -42,13 +66,17 @@ async function signalWaiter(waiter: SampleWaiter, outcome: SampleOutcome): Promi
   }
 }
 
+/** The error type a failed sample execution closes with; its details hold the outcome. */
+export const SAMPLE_FAILED = 'EvalSampleFailed';
+
 /**
  * Closes the execution the way it ended: a failed or canceled one closes as such, so the id reuse policy
  * (failed only) lets a later request run the same key again, and the Web UI shows what happened.
  */
 export function closeAs(input: SampleWorkflowInput, outcome: SampleOutcome): SampleOutcome {
   if (outcome.status === 'canceled') throw new CancelledFailure(`sample ${input.sampleKey} canceled`);
-  if (outcome.status === 'failed') throw ApplicationFailure.nonRetryable(outcome.error ?? 'sample failed', 'EvalSampleFailed');
+  // The outcome rides along, for a job that reads it from the result (parentReads).
+  if (outcome.status === 'failed') throw ApplicationFailure.nonRetryable(outcome.error ?? 'sample failed', SAMPLE_FAILED, outcome);
   return outcome;
 }
 

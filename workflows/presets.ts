@@ -48,6 +48,27 @@ export function inferActivity(queue: string, timeoutMs: number, retry: RetrySett
   };
 }
 
+/**
+ * The model call of the local path (JobPlan.localCall), scored and stored, as a local activity of the sample
+ * workflow on the inference queue. A cancel reaches it only with the workflow's next task, so the activity
+ * also watches the assignment's cancel flag itself; a cancel that does reach it aborts the call, waited for.
+ */
+export function localCallActivity(timeoutMs: number, retry: RetrySettings): LocalActivityOptions {
+  return {
+    startToCloseTimeout: timeoutMs + 30_000,
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: modelRetryPolicy(retry),
+  };
+}
+
+/**
+ * The workflow task timeout of a sample workflow on the local path. A worker lost during a call is noticed
+ * this long after; a call longer than 80% of it keeps its task alive with an empty task completion (three
+ * history events each). Twice the default 10 s, so a worker slowed by a loaded machine does not miss that
+ * heartbeat and have its task, and so its call, run again elsewhere while the first call still runs.
+ */
+export const LOCAL_SAMPLE_TASK_TIMEOUT = '20s';
+
 /** Scoring plus storing the result: a judge model may take long, so it heartbeats too. */
 export function scoreActivity(retry: RetrySettings): ActivityOptions {
   return {

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { AssignmentConfig, ModelConfig } from '../config/schema';
-import { fanoutFor, providerBatchLabel } from '../plan/jobs';
+import { fanoutFor, providerBatchLabel, sampleCallLabel } from '../plan/jobs';
 import { DatasetError } from '../datasets';
 import { describeSamples, openTaskSamples } from '../environments';
 import { scorerKind } from '../scorers';
@@ -79,7 +79,7 @@ function fanoutLabel(config: AssignmentConfig, model: ModelConfig): string {
   if (batched) return batched;
   const task = config.tasks.find((t) => t.kind !== 'agent') ?? config.tasks[0];
   const { fanout, reason } = fanoutFor(config, model, task);
-  return `${fanout} (${reason})`;
+  return fanout === 'per-sample' ? `${fanout} (${reason}; ${sampleCallLabel(fanout, model, task)})` : `${fanout} (${reason})`;
 }
 
 function providerLabel(model: ModelConfig): string {

@@ -11,6 +11,12 @@ export const resumeSignal = defineSignal('resume');
 export const sampleDoneSignal = defineSignal<[SampleOutcome]>('sampleDone');
 /** Another job asks a running sample execution to tell it of the outcome too (adoption). */
 export const addWaiterSignal = defineSignal<[SampleWaiter]>('addWaiter');
+/**
+ * A job asks a sample execution it started, whose outcome it was going to read from the execution's result,
+ * to tell it by signal instead: sent before the job continues as new, since a new run cannot read the
+ * results of children the old run started.
+ */
+export const reportBySignalSignal = defineSignal('reportBySignal');
 /** A job reports its counts to its assignment. */
 export const jobProgressSignal = defineSignal<[JobProgress]>('jobProgress');
 

@@ -54,6 +54,11 @@ export interface JobPlan {
    * job's requests go to the endpoint's batch API (workflows/provider-batch.ts) instead of online calls.
    */
   providerBatch?: ProviderBatchSettings;
+  /**
+   * Per-sample fan-out runs each sample workflow on the shared inference queue with the model call, scored
+   * inline, as a local activity (see localCallOf in src/plan/jobs.ts). Absent (older histories): not set.
+   */
+  localCall?: boolean;
 }
 
 /** What planAssignment returns to the assignment workflow. */
@@ -122,6 +127,13 @@ export interface SampleWorkflowInput {
   predictionFrom?: string | null;
   /** Set for agent tasks: the episode's environment and limits. */
   agent?: AgentRunSettings;
+  /** The model call, scored inline, runs as a local activity of this workflow, which runs on the inference queue. */
+  localCall?: boolean;
+  /**
+   * The job that started this execution reads the outcome from its result, so it is signalled only once it
+   * asks (reportBySignalSignal, before it continues as new); adopters are always signalled.
+   */
+  parentReads?: boolean;
 }
 
 /** A sample as prepared for a job: its keys, and whether a stored success is reused instead of a run. */

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { keyedSamples } from '../plan/samples';
 import { classifyBatch, type ReuseFrom } from '../plan/reuse';
-import { fanoutFor, inferenceQueueFor, providerBatchLabel } from '../plan/jobs';
+import { fanoutFor, inferenceQueueFor, providerBatchLabel, sampleCallLabel } from '../plan/jobs';
 import { openTaskSamples } from '../environments';
 import type { AssignmentConfig, ModelConfig, TaskConfig } from '../config/schema';
 import { jobIdOf, sampleWorkflowId, type RunMode } from '../contracts';
@@ -66,7 +66,8 @@ export async function previewAssignment(
   for (const model of config.models) {
     for (const task of config.tasks) {
       const job = await previewJob(store, temporal, model, task, mode, reuseFrom, othersRunning, noReuse);
-      const { fanout, reason } = fanoutFor(config, model, task);
+      const { fanout, reason: why } = fanoutFor(config, model, task);
+      const reason = fanout === 'per-sample' && task.kind !== 'agent' ? `${why}; ${sampleCallLabel(fanout, model, task)}` : why;
       const batched = mode === 'all' || mode === 'infer' ? providerBatchLabel(model) : undefined;
       jobs.push({ ...job, fanout, fanoutReason: reason, ...(batched ? { providerBatch: batched } : {}) });
     }

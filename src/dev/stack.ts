@@ -82,6 +82,9 @@ export function temporalArgs(s: Omit<TemporalState, 'pid' | 'bin' | 'startedAt'>
     // A 64 MiB page cache (default 2 MiB) and temp tables in memory: measured in docs/performance.md.
     '--sqlite-pragma', 'cache_size=-65536', '--sqlite-pragma', 'temp_store=MEMORY',
     ...attrs,
+    // The search attributes are registered at start, so the server need not re-read them from its database
+    // on every start of a workflow that sets them (the dev server's default forces that read).
+    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false',
     '--log-level', 'warn', '--log-format', 'json',
   ];
 }

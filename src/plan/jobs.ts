@@ -35,6 +35,24 @@ export function fanoutFor(config: AssignmentConfig, model: ModelConfig, task: Ta
 }
 
 /**
+ * Whether a per-sample job runs its model calls as local activities of the sample workflows, on the shared
+ * inference queue: one workflow task per sample instead of two activity tasks. Only where nothing else
+ * needs the activity path: a rate-limited model's queue limit is the server's and does not apply to local
+ * activities, a GPU model keeps its device leases on its own queue, an agent task runs episodes, and a
+ * scorer with a service of its own scores on the scoring queue. The stage decides too (see job-launch.ts).
+ */
+export function localCallOf(fanout: 'per-sample' | 'batch', model: ModelConfig, task: TaskConfig): boolean {
+  if (fanout !== 'per-sample' || task.kind === 'agent' || !INLINE_SCORERS.has(task.scorer.kind)) return false;
+  const online = model.provider.kind !== 'openai' || !model.provider.batch;
+  return online && inferenceQueueFor(model) === INFERENCE_QUEUE && model.resources.gpus === 0;
+}
+
+/** How a per-sample job calls its model, for validate and start --dry-run. */
+export function sampleCallLabel(fanout: 'per-sample' | 'batch', model: ModelConfig, task: TaskConfig): string {
+  return localCallOf(fanout, model, task) ? 'model call local to each sample workflow' : 'model call as an activity';
+}
+
+/**
  * The inference queues an assignment's models use beyond the shared one: GPU-tagged queues, and rate-
  * limited per-model queues with their limit. An all-in-one worker (`run`, the demo) polls all of them.
  */

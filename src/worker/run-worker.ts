@@ -92,6 +92,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   const inferenceSpec = (queue: string, rps?: number): WorkerOptions => ({
     ...base, taskQueue: queue, activities: pick(ACTIVITIES_BY_ROLE.inference), maxConcurrentActivityTaskExecutions: settings.inferenceSlots ?? 64,
     ...(rps === undefined ? {} : { maxTaskQueueActivitiesPerSecond: rps }),
+    // Sample workflows of the local path run on the shared queue only (see localCallOf in src/plan/jobs.ts).
+    ...(queue === INFERENCE_QUEUE ? { ...workflowSource(), ...sampleWorkflowSlots(settings.inferenceSlots ?? 64) } : {}),
   });
   if (serves('inference')) {
     const rates = settings.queueRates ?? {};
@@ -134,6 +136,19 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     await done.catch(() => undefined);
   };
   return { get workers() { return group.workers; }, store, done, shutdown };
+}
+
+/**
+ * Workflow settings of the queue that runs sample workflows of the local path: a local model call holds its
+ * workflow task (and that task's slot) until it answers, so workflow-task slots, local-activity slots and the
+ * workflow cache all hold at least the worker's `slots` samples at once.
+ */
+function sampleWorkflowSlots(slots: number): Partial<WorkerOptions> {
+  return {
+    maxConcurrentLocalActivityExecutions: slots,
+    maxConcurrentWorkflowTaskExecutions: slots + 8,
+    maxCachedWorkflows: Math.max(slots * 2, 100),
+  };
 }
 
 /**
