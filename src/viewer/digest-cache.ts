@@ -103,7 +103,7 @@ class Cache<T> {
   }
 }
 
-/** The digests of the viewer: sample rows per job, and the searchable text (searchTextOf) per sample key. */
+/** The digests of the viewer: sample rows per job, and the searchable text (searchTextOf) of its samples. */
 export class DigestCache {
   private readonly rows: Cache<DigestRow[]>;
   private readonly texts: Cache<JobTexts>;
