@@ -104,8 +104,10 @@ function canceled(assignmentId: string): ApplicationFailure {
  */
 async function storedOutcome(deps: ActivityDeps, sample: SampleWorkflowInput, waiters: SampleWaiter[], since: number): Promise<SampleOutcome | undefined> {
   const status = sample.mode === 'infer' ? 'inferred' : 'succeeded';
-  const doc = await deps.store.results.findOne({ _id: sample.sampleKey, status, finishedAt: { $gte: new Date(since) } });
-  if (!doc) return undefined;
+  // By `_id` alone, checked here: FerretDB answers only `{_id: value}` from its index and would read the
+  // whole collection for the same filter with more conditions.
+  const doc = await deps.store.results.findOne({ _id: sample.sampleKey });
+  if (!doc || doc.status !== status || !(doc.finishedAt instanceof Date) || doc.finishedAt.getTime() < since) return undefined;
   const { _id, assignments, ...rest } = doc;
   void _id;
   void assignments;
