@@ -1,4 +1,5 @@
-import { Context, sleep } from '@temporalio/activity';
+import { sleep } from '@temporalio/activity';
+import { beat } from './heartbeat';
 
 /** Whether a MongoDB error means the server is away for now (restarting, unreachable), not a bad request. */
 export function isTransientMongoError(err: unknown): boolean {
@@ -19,7 +20,7 @@ export async function untilStored<T>(write: () => Promise<T>, pollMs = 1_000): P
       return await write();
     } catch (err) {
       if (!isTransientMongoError(err)) throw err;
-      Context.current().heartbeat();
+      beat();
       await sleep(pollMs);
     }
   }

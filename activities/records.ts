@@ -1,6 +1,6 @@
 import type { AnyBulkWriteOperation, Collection, OptionalUnlessRequiredId } from 'mongodb';
 import type { SampleOutcome, SampleStatus, SampleWaiter, SampleWorkflowInput, Counts, AssignmentStatus, FailureFacts } from '../src/contracts';
-import { Context } from '@temporalio/activity';
+import { beat } from './heartbeat';
 import { figuresOf, type ResultDoc, type ResultFigures, type SampleDoc, type StoredMessageDoc } from '../src/store/documents';
 import { bulkWriteInParts, findByIds, onlyDuplicateKeys } from '../src/store/store';
 import { currentRunId, type ActivityDeps, type ConfigCache } from './deps';
@@ -180,7 +180,7 @@ export async function storeSuccess(
   score: { value: number; passed?: boolean },
 ): Promise<SampleOutcome> {
   await storeResults(deps, [{ sample, waiters, doc, score }]);
-  Context.current().heartbeat();
+  beat();
   return { index: sample.index, sampleKey: sample.sampleKey, status: 'succeeded', score: score.value };
 }
 
