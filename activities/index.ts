@@ -26,7 +26,7 @@ export function createActivities(deps: ActivityDeps) {
   const holds = new HoldCache(deps);
   return {
     ...planActivities(deps, configs),
-    ...inferActivities(deps, configs, callModel, scoring.scoreAndStore),
+    ...inferActivities(deps, configs, callModel, scoring.scoreAndStore, holds),
     ...localCallActivities(deps, configs, callModel, scoring.scoreAndStore, holds),
     ...shardRunnerActivities(deps, configs, callModel, holds),
     ...providerBatchActivities(deps, configs),

@@ -13,6 +13,7 @@ import { paramsFor } from '../src/config/limits';
 import { withinLimits } from './limits';
 import { BudgetExhaustedError, chargeCall, checkBudget } from './budget';
 import { EndpointGate } from './endpoint-gate';
+import type { HoldCache } from './holds';
 
 /** What a model call hands to scoring, through history: the prediction and its accounting. */
 export interface Inferred {
@@ -75,7 +76,9 @@ export function modelCaller(deps: ActivityDeps, configs: ConfigCache): ModelCall
 }
 
 /** Builds the activities of the inference queues: a model call, or a model call scored and stored in one step. */
-export function inferActivities(deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall, scoreAndStore: (input: ScoreInput) => Promise<SampleOutcome>) {
+export function inferActivities(
+  deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall, scoreAndStore: (input: ScoreInput) => Promise<SampleOutcome>, holds: HoldCache,
+) {
   const slots = processSlots(deps);
   /**
    * One model call for one sample. Waits while the assignment is paused or being canceled, so no call
@@ -85,7 +88,8 @@ export function inferActivities(deps: ActivityDeps, configs: ConfigCache, callMo
     const { sample } = input;
     const ctx = Context.current();
     const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
-    await waitWhile(async () => isHeld(await holdOf(deps, sample.assignmentId)));
+    // The process's copy of the flags (at most HOLD_FLAGS_MAX_AGE_MS old, which a pause waits out), not a read per sample.
+    await waitWhile(async () => isHeld(await holds.get(sample.assignmentId)));
     const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
     // When the sample's first attempt started, carried to later attempts in the heartbeat: the time limit counts from it.
     const since = (ctx.info.heartbeatDetails as InferHeartbeat | undefined)?.since ?? Date.now();

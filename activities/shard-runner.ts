@@ -9,7 +9,7 @@ import type { KeyedSample } from '../src/plan/samples';
 import { BuiltCache, type ActivityDeps, type ConfigCache } from './deps';
 import { errorTypeOf, permanent, retryAdvice } from './failures';
 import type { Inferred, ModelCall } from './infer';
-import type { HoldCache } from './holds';
+import { isStopping, type HoldCache } from './holds';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
 import { processSlots, type Slots } from './slots';
@@ -137,7 +137,7 @@ class ShardRun {
     for (;;) {
       if (this.failure !== undefined || this.stop.signal.aborted) return undefined;
       const hold = await this.parts.holds.get(this.input.assignmentId);
-      if (hold.cancelRequested || hold.budgetStopped) {
+      if (isStopping(hold)) {
         this.stop.abort();
         return undefined;
       }

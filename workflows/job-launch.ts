@@ -82,12 +82,17 @@ export class Launcher {
       try {
         await getExternalWorkflowHandle(child.workflowId, child.firstExecutionRunId).signal(reportBySignalSignal);
       } catch {
-        await child.result().then(
-          (outcome) => this.read(index, { ...outcome, index }),
-          (err: unknown) => this.read(index, outcomeOfFailure(err, index, sampleKey)),
-        );
+        await this.readResult(index, child, sampleKey);
       }
     }));
+  }
+
+  /** Counts the outcome of an execution this run reads, from its result or its failure, once. */
+  private readResult(index: number, child: SampleHandle, sampleKey: string): Promise<void> {
+    return child.result().then(
+      (outcome) => this.read(index, { ...outcome, index }),
+      (err: unknown) => this.read(index, outcomeOfFailure(err, index, sampleKey)),
+    );
   }
 
   private read(index: number, outcome: SampleOutcome): void {
@@ -97,7 +102,8 @@ export class Launcher {
 
   private childInput(sample: PreparedSample): SampleWorkflowInput {
     const { input } = this;
-    const local = input.job.localCall === true && !input.job.agent && (input.mode === 'all' || input.mode === 'infer') && !sample.predictionFrom;
+    // The plan's localCall already leaves out agent tasks (localCallOf); the stage and the sample decide the rest.
+    const local = input.job.localCall === true && (input.mode === 'all' || input.mode === 'infer') && !sample.predictionFrom;
     return {
       version: 1, assignmentId: input.assignmentId, jobId: input.job.jobId, modelId: input.job.modelId, taskId: input.job.taskId,
       index: sample.index, sampleKey: sample.sampleKey, inferenceKey: sample.inferenceKey, parentWorkflowId: this.self,
@@ -144,10 +150,7 @@ export class Launcher {
       return;
     }
     this.readers.set(sample.index, { child, sampleKey: sample.sampleKey });
-    void child.result().then(
-      (outcome) => this.read(sample.index, { ...outcome, index: sample.index }),
-      (err: unknown) => this.read(sample.index, outcomeOfFailure(err, sample.index, sample.sampleKey)),
-    );
+    void this.readResult(sample.index, child, sample.sampleKey);
   }
 
   /** Asks the running execution of this key to report to us too; if it is gone, the index is planned again. */
