@@ -13,8 +13,10 @@ import { isStopping, type HoldCache } from './holds';
 import { untilStored } from './mongo-retry';
 import { prepareSamples } from './plan';
 import { processSlots, type Slots } from './slots';
+import { JobPools, type PoolMember } from './shard-pool';
 import { searchTextOf } from '../src/store/search-text';
-import { promptContent, recordSampleDocs, sampleRecordId, storeOutcome, storeResults, type FailureRecord, type StoredResult } from './records';
+import { promptContent, recordSampleDocs, sampleRecordId, storeOutcome, type FailureRecord, type StoredResult } from './records';
+import { BulkWriter } from './bulk-writer';
 import { findByIds } from '../src/store/store';
 import { figuresOf } from '../src/store/documents';
 import { resultDocOf, storedPrediction } from './score';
@@ -25,13 +27,13 @@ import { resultDocOf, storedPrediction } from './score';
  * no history event at all; results are stored in bulk writes. The activity heartbeats a checkpoint (every
  * index below `next` and every index in `done` is stored), so an attempt after a lost worker resumes where
  * the last one stood: only the calls in flight at the loss run again. A call is retried in process by the
- * assignment's retry settings (honouring Retry-After), as Temporal would retry an activity.
+ * assignment's retry settings (honouring Retry-After), as Temporal would retry an activity. Once every
+ * sample of its range has started, each of its places serves the job's other runners in the same process
+ * (activities/shard-pool.ts), so the job's last round is one round, not one per shard.
  */
 
 /** Indexes keyed and classified per read. */
 const PAGE = 200;
-/** Results per bulk write. */
-const FLUSH_MAX = 500;
 
 /** What an attempt leaves for the next one, in its heartbeat. */
 export interface ShardCheckpoint {
@@ -46,6 +48,7 @@ export interface ShardCheckpoint {
 export function shardRunnerActivities(deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall, holds: HoldCache) {
   const scorers = new BuiltCache<Scorer>();
   const slots = processSlots(deps);
+  const pools = new JobPools();
   return {
     /** Runs every sample of one shard (see the module comment); returns how they ended. */
     async runShard(input: ShardWorkflowInput): Promise<ShardCounts> {
@@ -53,7 +56,7 @@ export function shardRunnerActivities(deps: ActivityDeps, configs: ConfigCache, 
       const scorerConfig = task.kind === 'agent' ? undefined : task.scorer;
       if (!scorerConfig) throw permanent(`task ${task.id} has no inline scorer: its shards cannot run in the shard runner`, ErrorTypes.ConfigInvalid);
       const scorer = scorers.get(`${input.assignmentId}/${task.id}`, () => createScorer(scorerConfig));
-      const run = new ShardRun({ deps, configs, callModel, holds, model, task, scorer, slots }, input);
+      const run = new ShardRun({ deps, configs, callModel, holds, model, task, scorer, slots, pools }, input);
       return run.execute();
     },
   };
@@ -69,6 +72,8 @@ interface RunnerParts {
   scorer: Scorer;
   /** The process's places for model calls, shared by its runners. */
   slots?: Slots;
+  /** Places that completed runners of a job leave to its other runners in this process. */
+  pools: JobPools;
 }
 
 interface Ready {
@@ -77,8 +82,13 @@ interface Ready {
 }
 
 /** One attempt at one shard: a pool of callers over prepared pages, a bulk writer, and the checkpoint. */
-class ShardRun {
+class ShardRun implements PoolMember {
   private readonly ctx = Context.current();
+  /** Samples running on places other runners of the job lent (see JobPools). */
+  private readonly helpers = new Set<Promise<void>>();
+  /** The assignment is paused, as the callers last read it: no sample starts on a lent place. */
+  private held = false;
+  private job = '';
   private readonly counts: ShardCounts;
   private readonly done: Set<number>;
   private readonly skip: Set<number>;
@@ -107,29 +117,53 @@ class ShardRun {
   }
 
   async execute(): Promise<ShardCounts> {
-    const { deps } = this.parts;
+    const { deps, pools } = this.parts;
     const { input } = this;
     const ticker = setInterval(() => this.tick(), 1_000);
+    const job = `${input.assignmentId}/${input.job.jobId}`;
+    pools.join(job, this);
+    this.job = job;
+    let completed = false;
     try {
-      await untilStored(() => deps.store.jobs.updateOne({ _id: `${input.assignmentId}/${input.job.jobId}` }, { $set: { status: 'running', updatedAt: new Date() } }));
+      await untilStored(() => deps.store.jobs.updateOne({ _id: job }, { $set: { status: 'running', updatedAt: new Date() } }));
       await Promise.all(Array.from({ length: Math.max(1, input.calls) }, () => this.caller()));
+      while (this.helpers.size > 0) await Promise.all([...this.helpers]);
       await this.writes.drained();
       if (this.failure !== undefined) throw this.failure;
       this.ctx.heartbeat(this.checkpoint());
       if (this.stop.signal.aborted) await this.awaitCancel();
+      completed = !this.stop.signal.aborted;
       return { ...this.counts };
     } finally {
       clearInterval(ticker);
+      pools.leave(job, this, completed);
     }
+  }
+
+  /** Whether a prepared sample waits for a caller now (see JobPools). */
+  hasWaiting(): boolean {
+    return this.ready.length > 0 && !this.held && this.failure === undefined && !this.stop.signal.aborted;
+  }
+
+  /** Runs one prepared sample on a place a completed range of the job left (see JobPools). */
+  runOnPlace(): Promise<void> {
+    const item = this.ready.shift() as Ready;
+    const run: Promise<void> = this.runOne(item)
+      .catch((err: unknown) => void (this.failure ??= err))
+      .finally(() => void this.helpers.delete(run));
+    this.helpers.add(run);
+    return run;
   }
 
   /** One place of the pool: takes prepared samples until none is left, or until a cancel. */
   private async caller(): Promise<void> {
     for (;;) {
       const item = await this.take();
-      if (!item) return;
+      if (!item) break;
       await this.runOne(item);
     }
+    // Every sample of the range has started (or the run stops): this place can serve the job's other runners.
+    if (this.failure === undefined && !this.stop.signal.aborted) this.parts.pools.lend(this.job, this, 1);
   }
 
   /** The next sample to call, preparing pages ahead; waits while the assignment is paused. */
@@ -140,6 +174,10 @@ class ShardRun {
       if (isStopping(hold)) {
         this.stop.abort();
         return undefined;
+      }
+      if (hold.paused !== this.held) {
+        this.held = hold.paused;
+        if (!this.held) this.parts.pools.poke(this.job);
       }
       if (hold.paused) {
         await pauseFor(HOLD_FLAGS_MAX_AGE_MS, this.stop.signal);
@@ -190,6 +228,7 @@ class ShardRun {
         this.ready.push({ prepared: p, keyed: keyed.get(p.index) as KeyedSample });
       }
     }
+    this.parts.pools.poke(this.job);
   }
 
   /**
@@ -333,43 +372,6 @@ class ShardRun {
    */
   private async awaitCancel(): Promise<void> {
     await this.ctx.sleep(60_000);
-  }
-}
-
-/** Results waiting for their bulk write; one write at a time, each taking everything queued meanwhile. */
-class BulkWriter {
-  private readonly queue: Array<{ item: StoredResult; resolve: () => void; reject: (err: unknown) => void }> = [];
-  private writing: Promise<void> | undefined;
-
-  constructor(private readonly deps: ActivityDeps) {}
-
-  add(item: StoredResult): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.writing ??= this.flush().finally(() => void (this.writing = undefined));
-    });
-  }
-
-  /** Resolves once nothing is queued or being written. */
-  async drained(): Promise<void> {
-    while (this.writing) await this.writing;
-  }
-
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, FLUSH_MAX);
-      const now = new Date();
-      for (const { item } of batch) {
-        item.doc.finishedAt = now;
-        item.doc.updatedAt = now;
-      }
-      try {
-        await untilStored(() => storeResults(this.deps, batch.map((b) => b.item)));
-        for (const b of batch) b.resolve();
-      } catch (err) {
-        for (const b of batch) b.reject(err);
-      }
-    }
   }
 }
 

@@ -20,7 +20,7 @@ import { loadAverage, ProcSampler, round } from './bench/proc-stats';
 import { markdownTable, writeReport, type BenchReport, type FanoutResult } from './bench/report';
 import { runAssignment, startBenchStack, startWorkerProcess, workDir, type AssignmentRun, type BenchServer, type BenchStack } from './bench/harness';
 import { runIdeal, writeWorkloadConfig, type Workload } from './bench/workload';
-import { startEndpoint, type EndpointProc, type EndpointStats } from './bench/endpoint';
+import { startEndpoint, windowLoss, type EndpointProc, type EndpointStats } from './bench/endpoint';
 
 /** What `--fanout` runs: one fan-out, both, or both and a config that names none (`default`). */
 const FANOUTS: Record<string, Array<Workload['fanout']>> = {
@@ -157,6 +157,7 @@ async function resultOf(
     processes: measured.usage, maxLoad: measured.maxLoad,
     cpuMsPerSampleByProcess: Object.fromEntries(Object.entries(measured.usage).map(([name, u]) => [name, perSample(u.cpuSeconds)])),
     cpuMsPerSample: perSample(Object.values(measured.usage).reduce((sum, u) => sum + u.cpuSeconds, 0)),
+    ...(seen ? { windowLoss: windowLoss(seen, opts.concurrency) } : {}),
   };
 }
 
@@ -166,7 +167,8 @@ async function idealOf(opts: BenchOptions): Promise<{ seconds: number; throughpu
   try {
     const ideal = await runIdeal({ samples: opts.samples, latencyMs: opts.latencyMs, concurrency: opts.concurrency, salt: 'ideal', baseUrl: endpoint?.baseUrl });
     const seen = await endpoint?.stats();
-    return { seconds: round(ideal.seconds, 3), throughput: round(ideal.throughput), efficiency: efficiencyOf(opts, seen, ideal.throughput, ideal.throughput) };
+    return { seconds: round(ideal.seconds, 3), throughput: round(ideal.throughput), efficiency: efficiencyOf(opts, seen, ideal.throughput, ideal.throughput),
+      ...(seen ? { windowLoss: windowLoss(seen, opts.concurrency) } : {}) };
   } finally {
     await endpoint?.stop();
   }

@@ -4,7 +4,8 @@
  * follows the `ChatCompletion` object of openai/openai-node (src/resources/chat/completions/completions.ts):
  * id, object `chat.completion`, created, model, choices[{ index, message { role, content }, finish_reason }],
  * usage { prompt_tokens, completion_tokens, total_tokens }. `GET /stats` answers what the endpoint saw:
- * requests, the first arrival and last answer (ms since the epoch) and the peak of requests in flight.
+ * requests, the first arrival and last answer (ms since the epoch), the peak of requests in flight, and every
+ * arrival and answer time (for where a run's window stood empty: `windowLoss`).
  *
  *   node dist/scripts/bench/endpoint.js --latency 1000     (prints `listening <port>`)
  */
@@ -19,6 +20,50 @@ export interface EndpointStats {
   firstArrival: number;
   lastAnswer: number;
   peakInFlight: number;
+  /** Arrival time of each request, in order (ms since the epoch). */
+  arrivals: number[];
+  /** Answer time of each request, in order. */
+  answers: number[];
+}
+
+/** Where a window of C calls stood partly empty, as seconds of the whole window lost (slot-ms / C). */
+export interface WindowLoss {
+  /** From the first arrival until C calls were first in flight. */
+  rampMs: number;
+  /** Between the window first full and last full. */
+  middleMs: number;
+  /** From the window last full until the last answer. */
+  tailMs: number;
+}
+
+/** Reads the endpoint's arrival and answer times against a window of `window` calls. */
+export function windowLoss(stats: Pick<EndpointStats, 'arrivals' | 'answers'>, window: number): WindowLoss {
+  const edges = [...stats.arrivals.map((t): [number, number] => [t, 1]), ...stats.answers.map((t): [number, number] => [t, -1])]
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const loss = { rampMs: 0, middleMs: 0, tailMs: 0 };
+  if (edges.length === 0) return loss;
+  const full = Math.min(window, stats.arrivals.length);
+  let open = 0;
+  let firstFull = -1;
+  let lastFull = -1;
+  for (const [t, d] of edges) {
+    open += d;
+    if (open >= full) {
+      if (firstFull < 0) firstFull = t;
+      lastFull = t;
+    }
+  }
+  open = 0;
+  let prev = edges[0][0];
+  for (const [t, d] of edges) {
+    const idle = (Math.max(0, full - open) * (t - prev)) / full;
+    if (firstFull < 0 || t <= firstFull) loss.rampMs += idle;
+    else if (prev >= lastFull) loss.tailMs += idle;
+    else loss.middleMs += idle;
+    open += d;
+    prev = t;
+  }
+  return { rampMs: Math.round(loss.rampMs), middleMs: Math.round(loss.middleMs), tailMs: Math.round(loss.tailMs) };
 }
 
 function answerOf(body: string): string {
@@ -32,11 +77,12 @@ function answerOf(body: string): string {
 }
 
 function serve(latencyMs: number): void {
-  const stats: EndpointStats = { requests: 0, firstArrival: 0, lastAnswer: 0, peakInFlight: 0 };
+  const stats: EndpointStats = { requests: 0, firstArrival: 0, lastAnswer: 0, peakInFlight: 0, arrivals: [], answers: [] };
   let inFlight = 0;
   const completion = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     stats.requests += 1;
     if (stats.firstArrival === 0) stats.firstArrival = Date.now();
+    stats.arrivals.push(Date.now());
     inFlight += 1;
     stats.peakInFlight = Math.max(stats.peakInFlight, inFlight);
     setTimeout(() => {
@@ -49,6 +95,7 @@ function serve(latencyMs: number): void {
       }));
       inFlight -= 1;
       stats.lastAnswer = Date.now();
+      stats.answers.push(stats.lastAnswer);
     }, latencyMs);
   };
   const server = createServer((req, res) => {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcUsage } from './proc-stats';
+import type { WindowLoss } from './endpoint';
 
 /** One fan-out's measured run. */
 export interface FanoutResult {
@@ -42,6 +43,8 @@ export interface FanoutResult {
   cpuMsPerSample: number;
   /** Highest 1-minute load average seen during the run. */
   maxLoad: number;
+  /** Where the window stood partly empty at the endpoint (HTTP runs only). */
+  windowLoss?: WindowLoss;
 }
 
 /** Everything one `npm run bench` measured. */
@@ -49,8 +52,12 @@ export interface BenchReport {
   machine: { cores: number; loadBefore: number; loadAfter: number; node: string; at: string };
   workload: { samples: number; latencyMs: number; concurrency: number; zeroLatency: boolean; provider: 'http' | 'simulated'; server: 'dev' | 'cluster' };
   /** The promise pool; its efficiency is measured the same way as the runs'. */
-  ideal: { seconds: number; throughput: number; efficiency: number };
+  ideal: { seconds: number; throughput: number; efficiency: number; windowLoss?: WindowLoss };
   runs: FanoutResult[];
+}
+
+function lossCell(loss: WindowLoss | undefined): string {
+  return loss ? `${loss.rampMs} / ${loss.middleMs} / ${loss.tailMs}` : '-';
 }
 
 function usageCell(u: ProcUsage | undefined, perSample: number | undefined): string {
@@ -66,15 +73,15 @@ export function markdownTable(r: BenchReport): string {
     `${w.samples} samples, latency ${w.latencyMs} ms, concurrency ${w.concurrency}, provider ${w.provider}, Temporal ${w.server === 'cluster' ? 'server on PostgreSQL' : 'dev server'}; ${r.machine.cores} cores, `
     + `load average ${r.machine.loadBefore} before / ${r.machine.loadAfter} after; node ${r.machine.node}; ${r.machine.at}`,
     '',
-    `| fan-out | samples/s | efficiency | in flight peak | end-to-end samples/s | first start (ms) | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU / ms per sample | temporal | db |${pg ? ' postgres |' : ''} endpoint | max load |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|---|---|${pg ? '---|' : ''}---|---|`,
-    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | ${r.ideal.efficiency.toFixed(3)} | - | - | 0 | - | - | 0 | - | - | - | - |${pg ? ' - |' : ''} - | - |`,
+    `| fan-out | samples/s | efficiency | in flight peak | window lost ramp / middle / tail (ms) | end-to-end samples/s | first start (ms) | overhead p50 / p99 (ms) | dispatch / store p50 (ms) | events/sample | CPU ms/sample | worker RSS / CPU / ms per sample | temporal | db |${pg ? ' postgres |' : ''} endpoint | max load |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|---|---|${pg ? '---|' : ''}---|---|`,
+    `| ideal (promise pool) | ${r.ideal.throughput.toFixed(1)} | ${r.ideal.efficiency.toFixed(3)} | - | ${lossCell(r.ideal.windowLoss)} | - | 0 | - | - | 0 | - | - | - | - |${pg ? ' - |' : ''} - | - |`,
   ];
   const rows = r.runs.map((run) => {
     const dbName = run.processes.ferretdb ? 'ferretdb' : 'mongod';
     const cell = (name: string): string => usageCell(run.processes[name], run.cpuMsPerSampleByProcess[name]);
     const name = run.fanout === 'default' ? `default (${run.ranAs})` : run.fanout;
-    return `| ${name} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.inFlightPeak} | ${run.endToEndThroughput.toFixed(1)} | ${run.firstStartMs} | `
+    return `| ${name} | ${run.throughput.toFixed(1)} | ${run.efficiency.toFixed(3)} | ${run.inFlightPeak} | ${lossCell(run.windowLoss)} | ${run.endToEndThroughput.toFixed(1)} | ${run.firstStartMs} | `
       + `${run.overheadP50Ms} / ${run.overheadP99Ms} | ${run.dispatchP50Ms} / ${run.storeP50Ms} | ${run.eventsPerSample.toFixed(1)} | ${run.cpuMsPerSample.toFixed(1)} | `
       + `${cell('worker')} | ${cell('temporal')} | ${cell(dbName)} |${pg ? ` ${cell('postgres')} |` : ''} ${cell('endpoint')} | ${run.maxLoad} |`;
   });

@@ -47,6 +47,29 @@ function batchWorkload(spec: WorkloadSpec, provider: Record<string, unknown> = {
   return path;
 }
 
+/**
+ * Peak calls in flight per job and shard (its half of the job's 300 indexes), from the call log, and per
+ * job in all (under the key '*').
+ */
+function shardPeaks(log: ReturnType<typeof readCallLog>, samples: Array<{ sampleKey: string; jobId: string; index: number }>): Map<string, Map<string, number>> {
+  const where = new Map(samples.map((s) => [s.sampleKey, { jobId: s.jobId, shard: s.index < 150 ? 'first' : 'second' }]));
+  const open = new Map<string, number>();
+  const peaks = new Map<string, Map<string, number>>();
+  for (const e of [...log].sort((a, b) => a.t - b.t)) {
+    const at = where.get(e.sampleKey);
+    if (!at || (e.event !== 'start' && e.event !== 'end')) continue;
+    const byShard = peaks.get(at.jobId) ?? new Map<string, number>();
+    peaks.set(at.jobId, byShard);
+    for (const key of [`${at.jobId}/${at.shard}`, `${at.jobId}/*`]) {
+      const n = (open.get(key) ?? 0) + (e.event === 'start' ? 1 : -1);
+      open.set(key, n);
+      const name = key.slice(at.jobId.length + 1);
+      byShard.set(name, Math.max(byShard.get(name) ?? 0, n));
+    }
+  }
+  return peaks;
+}
+
 async function status(env: NodeJS.ProcessEnv, id: string): Promise<StatusView> {
   const res = await runCli(['status', id, '--json'], { env });
   assert.equal(res.code, 0, res.stderr);
@@ -92,6 +115,12 @@ test('batch: every sample stored once with exact aggregates, progress while shar
   const calls = startsPerKey(readCallLog(callLog));
   assert.equal(calls.size, 600);
   assert.ok([...calls.values()].every((n) => n === 1), 'one model call per sample');
+  // Each job runs two shards of 4 calls over its 8. A shard whose range has all started lends its places to
+  // the other shard of its job: that one runs more than its own 4 at once, and the job never more than 8.
+  const peaks = shardPeaks(readCallLog(callLog), samples);
+  const seen = JSON.stringify([...peaks].map(([j, m]) => [j, [...m]]));
+  for (const byShard of peaks.values()) assert.ok((byShard.get('*') ?? 0) <= 8, `at most 8 calls of a job in flight: ${seen}`);
+  assert.ok([...peaks.values()].some((byShard) => (byShard.get('first') ?? 0) > 4 || (byShard.get('second') ?? 0) > 4), `a shard ran on lent places: ${seen}`);
   // Per-sample fan-out records ~20 history events per sample and per-sample activities ~4: the runner none,
   // only its progress signals and heartbeat timeouts, which grow with the run's length on a loaded machine.
   const temporal = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
