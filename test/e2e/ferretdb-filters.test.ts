@@ -7,6 +7,7 @@ import { MongoClient, type Document, type Filter } from 'mongodb';
 
 type Doc = Document & { _id: string };
 import { startMongo, stopMongo } from '../../src/dev/stack';
+import { findByIds, openStore } from '../../src/store/store';
 
 /**
  * evalctl's build of FerretDB lets SQLite check string equality on top-level fields before FerretDB
@@ -62,6 +63,22 @@ test('string filters on top-level fields answer as MongoDB does, alone, together
   assert.deepEqual(await ids({ b: 'y', 'a.inner': 'x' }), ['object']);
   assert.deepEqual(await ids({ _id: 'scalar', a: 'x' }), ['scalar']);
   assert.deepEqual(await ids({ _id: 'scalar', a: 'z' }), []);
+
+  // `_id` in a list: read from the _id index on evalctl's build; the answer is MongoDB's, duplicates and
+  // ids that are not there included, and next to other conditions.
+  assert.deepEqual(await ids({ _id: { $in: ['scalar', 'array', 'nothing', 'scalar'] } }), ['array', 'scalar']);
+  assert.deepEqual(await ids({ _id: { $in: ['nothing'] } }), []);
+  assert.deepEqual(await ids({ _id: { $in: ['scalar', 'other', 'array'] }, b: 'y', a: 'x' }), ['array', 'scalar']);
+  assert.deepEqual(await ids({ _id: { $in: ['scalar', 'number'] }, a: { $in: [5] } }), ['number']);
+  assert.deepEqual(await ids({ _id: { $nin: ['scalar'] }, a: 'x' }), ['array']);
+  const store = await openStore(state.url);
+  try {
+    assert.equal(store.idsIn, true, 'evalctl\'s FerretDB build (or MongoDB) answers $in on _id from its index');
+    const found = await findByIds(store, store.db.collection<Doc>('docs'), ['unicode', 'missing', 'gone']);
+    assert.deepEqual(found.map((d) => d._id).sort(), ['missing', 'unicode']);
+  } finally {
+    await store.close();
+  }
 
   // Counts, aggregations, updates and deletes take the same filters.
   assert.equal(await col.countDocuments({ b: 'y' }), DOCS.filter((d) => d.b === 'y').length);

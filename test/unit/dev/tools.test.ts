@@ -15,7 +15,7 @@ test('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
 test('each tool has one folder per name and version', () => {
   assert.equal(toolBinaryPath(TEMPORAL_TOOL, '/c'), '/c/temporal-1.9.1/temporal');
   assert.equal(toolBinaryPath({ ...TEMPORAL_TOOL, version: '1.5.1', variant: 'go' }, '/c'), '/c/temporal-1.5.1-go/temporal', 'the Go fallback has a folder of its own');
-  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-tuned-2/ferretdb', 'the patched build has a folder of its own');
+  assert.equal(toolBinaryPath(FERRETDB_TOOL, '/c'), '/c/ferretdb-1.24.2-tuned-3/ferretdb', 'the patched build has a folder of its own');
 });
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -30,7 +30,7 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 test('a cached binary is used as is: no Go needed, nothing rebuilt', async () => {
   await withTempDir(async (root) => {
     const bin = toolBinaryPath(FERRETDB_TOOL, root);
-    await mkdir(join(root, 'ferretdb-1.24.2-tuned-2'), { recursive: true });
+    await mkdir(join(root, 'ferretdb-1.24.2-tuned-3'), { recursive: true });
     await writeFile(bin, '#!/bin/sh\n');
     const lines: string[] = [];
     const got = await ensureTool(FERRETDB_TOOL, { cacheRoot: root, env: { PATH: '/nonexistent' }, log: (l) => lines.push(l) });
@@ -127,6 +127,7 @@ test('the FerretDB build hands string filters to SQLite after the _id lookup; a 
     assert.match(added, /^package sqlite\n/);
     assert.match(added, /func evalctlStringFilters\(filter \*types\.Document\) \(string, \[\]any\)/);
     assert.match(added, /json_each\("\+metadata\.DefaultColumn\+", \?\) WHERE type = 'text' AND value = \?/);
+    assert.match(added, /metadata\.IDColumn \+ " IN \(" \+ strings\.Join\(marks, ", "\) \+ "\)"/, '$in on _id reads the index');
     await writeFile(file, 'q += whereClause\n');
     await assert.rejects(pushDownStringFilters(src), /the query assembly changed/);
   });
