@@ -14,9 +14,29 @@ import type { Dataset, Sample } from './types';
 const cache = new Map<string, Promise<RowSource>>();
 const MAX_CACHED = 32;
 
+/**
+ * Shuffle orders by dataset size and seed. Every read of a sample applies the view, and a worker reads its
+ * samples one call at a time: the order of a large shuffled dataset is built once, not per read.
+ */
+const orders = new Map<string, Uint32Array>();
+const MAX_ORDERS = 8;
+
 /** Forgets every cached dataset index (tests, long-lived processes after edits). */
 export function clearDatasetCache(): void {
   cache.clear();
+  orders.clear();
+}
+
+/** The seeded shuffle of `count` positions, built once per size and seed (it depends on nothing else). */
+export function orderOf(count: number, seed: number): Uint32Array {
+  const key = `${count}|${seed}`;
+  let order = orders.get(key);
+  if (!order) {
+    order = permutation(count, seed);
+    if (orders.size >= MAX_ORDERS) orders.delete(orders.keys().next().value as string);
+    orders.set(key, order);
+  }
+  return order;
 }
 
 /**
@@ -25,7 +45,7 @@ export function clearDatasetCache(): void {
  */
 export async function openDataset(config: DatasetConfig): Promise<Dataset> {
   const source = await openSource(config);
-  const order = config.shuffle ? permutation(source.count, config.seed) : undefined;
+  const order = config.shuffle ? orderOf(source.count, config.seed) : undefined;
   const count = config.limit === undefined ? source.count : Math.min(config.limit, source.count);
   const fields = config.fields ?? { id: 'id', target: 'target', map: {} };
   const viewHash = sha256Hex(

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { DatasetConfigSchema } from '../../../src/config/schema';
 import { DatasetError, openDataset } from '../../../src/datasets';
 import type { Sample } from '../../../src/datasets';
+import { orderOf } from '../../../src/datasets/open';
+import { permutation } from '../../../src/datasets/random';
 
 let dir = '';
 before(() => (dir = mkdtempSync(path.join(tmpdir(), 'evalctl-ds-'))));
@@ -122,5 +124,16 @@ describe('datasets', () => {
     const shuffled = await openDataset(config({ path: p, shuffle: true, seed: 1 }));
     const [one] = await shuffled.readPage(500_000, 1);
     assert.equal(one.target, String(Number(one.id.slice(1)) + 1));
+  });
+});
+
+describe('shuffle orders', () => {
+  it('are built once per dataset size and seed, and are the seeded permutation', () => {
+    const first = orderOf(1000, 7);
+    assert.equal(orderOf(1000, 7), first, 'the same order object: not rebuilt for every read');
+    assert.deepEqual([...first], [...permutation(1000, 7)]);
+    assert.notEqual(orderOf(1000, 8), first);
+    assert.notEqual(orderOf(999, 7), first);
+    assert.deepEqual([...first].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
   });
 });
