@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
 import { ErrorTypes, type SampleOutcome, type SampleWaiter, type SampleWorkflowInput } from '../src/contracts';
-import { sampleFor } from '../src/plan/samples';
+import { sampleFor, type KeyedSample } from '../src/plan/samples';
 import { BudgetExhaustedError, checkBudget } from './budget';
 import type { ActivityDeps, ConfigCache } from './deps';
 import { toFailure } from './failures';
@@ -30,12 +30,15 @@ export interface LocalCallInput {
  * at most HOLD_FLAGS_MAX_AGE_MS old): no call starts while paused, and a cancel aborts the call in flight.
  */
 export function localCallActivities(
-  deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall, scoreAndStore: (input: ScoreInput) => Promise<SampleOutcome>, holds: HoldCache,
+  deps: ActivityDeps, configs: ConfigCache, callModel: ModelCall, scoreAndStore: (input: ScoreInput, read?: KeyedSample) => Promise<SampleOutcome>, holds: HoldCache,
 ) {
   const slots = processSlots(deps);
 
-  /** Calls the model within the process's slots, aborted when the assignment stops; a stop ends canceled. */
-  async function call(sample: SampleWorkflowInput): Promise<Inferred> {
+  /**
+   * Calls the model within the process's slots, aborted when the assignment stops; a stop ends canceled.
+   * Returns the sample as read too, so storing does not read it again.
+   */
+  async function call(sample: SampleWorkflowInput): Promise<{ inferred: Inferred; keyed: KeyedSample }> {
     const ctx = Context.current();
     const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
     await waitUntilFree(holds, sample.assignmentId, ctx.cancellationSignal);
@@ -44,7 +47,7 @@ export function localCallActivities(
     try {
       const release = await slots?.take(watch.signal);
       try {
-        return await callModel(sample.assignmentId, model, task, keyed, watch.signal, ctx.info.attempt, ctx.info.scheduledTimestampMs);
+        return { inferred: await callModel(sample.assignmentId, model, task, keyed, watch.signal, ctx.info.attempt, ctx.info.scheduledTimestampMs), keyed };
       } finally {
         release?.();
       }
@@ -74,9 +77,9 @@ export function localCallActivities(
         const stored = await storedOutcome(deps, input.sample, input.waiters, input.retriedSince);
         if (stored) return stored;
       }
-      const inferred = await call(input.sample);
+      const { inferred, keyed } = await call(input.sample);
       try {
-        return await untilStored(() => scoreAndStore({ sample: input.sample, inferred, waiters: input.waiters }));
+        return await untilStored(() => scoreAndStore({ sample: input.sample, inferred, waiters: input.waiters }, keyed));
       } catch (err) {
         throw toFailure(err);
       }

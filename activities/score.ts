@@ -27,16 +27,17 @@ export function scoreActivities(deps: ActivityDeps, configs: ConfigCache) {
  * result by sample key, with the waiters' sample records. Shared by the scoring queue's activity and the
  * inference queue's one-step path for scorers that need no service of their own.
  */
-export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (input: ScoreInput) => Promise<SampleOutcome> {
+export function createScoreAndStore(deps: ActivityDeps, configs: ConfigCache): (input: ScoreInput, read?: KeyedSample) => Promise<SampleOutcome> {
   const scorers = new BuiltCache<Scorer>();
   const scorerFor = (key: string, config: ScorerConfig): Scorer => scorers.get(key, () => createScorer(config));
 
-  return async function scoreAndStore(input: ScoreInput): Promise<SampleOutcome> {
+  /** `read`: the sample as a caller in this process has just read and checked it (not an activity argument). */
+  return async function scoreAndStore(input: ScoreInput, read?: KeyedSample): Promise<SampleOutcome> {
     const { sample } = input;
     const [model, task] = await Promise.all([configs.model(sample.assignmentId, sample.modelId), configs.task(sample.assignmentId, sample.taskId)]);
     // Agent tasks are scored by storeEpisode (activities/agent.ts), never here.
     if (task.kind === 'agent') throw permanent(`task ${task.id} is an agent task: its episodes are stored by storeEpisode`, ErrorTypes.ConfigInvalid);
-    const keyed = await sampleFor(model, task, sample.index, sample.sampleKey);
+    const keyed = read ?? (await sampleFor(model, task, sample.index, sample.sampleKey));
     const inferred = input.inferred ?? (await storedPrediction(deps, sample.predictionFrom ?? null));
     if (sample.mode === 'infer') return storeInferred(deps, input.sample, input.waiters, inferred, keyed, model, task);
     let score;
