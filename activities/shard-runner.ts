@@ -72,7 +72,7 @@ interface RunnerParts {
   scorer: Scorer;
   /** The process's places for model calls, shared by its runners. */
   slots?: Slots;
-  /** Places that completed runners of a job leave to its other runners in this process. */
+  /** Places a job's runners lend each other in this process once their own ranges have all started. */
   pools: JobPools;
 }
 
@@ -145,9 +145,10 @@ class ShardRun implements PoolMember {
     return this.ready.length > 0 && !this.held && this.failure === undefined && !this.stop.signal.aborted;
   }
 
-  /** Runs one prepared sample on a place a completed range of the job left (see JobPools). */
+  /** Runs one prepared sample on a place another runner of the job lent (see JobPools). */
   runOnPlace(): Promise<void> {
     const item = this.ready.shift() as Ready;
+    if (this.ready.length < this.input.calls * 2) this.prefetch();
     const run: Promise<void> = this.runOne(item)
       .catch((err: unknown) => void (this.failure ??= err))
       .finally(() => void this.helpers.delete(run));
