@@ -34,6 +34,8 @@ export interface WindowLoss {
   middleMs: number;
   /** From the window last full until the last answer. */
   tailMs: number;
+  /** The window was never full: everything idle counts as ramp. */
+  neverFull?: boolean;
 }
 
 /** Reads the endpoint's arrival and answer times against a window of `window` calls. */
@@ -63,7 +65,7 @@ export function windowLoss(stats: Pick<EndpointStats, 'arrivals' | 'answers'>, w
     open += d;
     prev = t;
   }
-  return { rampMs: Math.round(loss.rampMs), middleMs: Math.round(loss.middleMs), tailMs: Math.round(loss.tailMs) };
+  return { rampMs: Math.round(loss.rampMs), middleMs: Math.round(loss.middleMs), tailMs: Math.round(loss.tailMs), ...(firstFull < 0 ? { neverFull: true } : {}) };
 }
 
 function answerOf(body: string): string {

@@ -57,7 +57,8 @@ export interface BenchReport {
 }
 
 function lossCell(loss: WindowLoss | undefined): string {
-  return loss ? `${loss.rampMs} / ${loss.middleMs} / ${loss.tailMs}` : '-';
+  if (!loss) return '-';
+  return loss.neverFull ? `never full (${loss.rampMs} idle)` : `${loss.rampMs} / ${loss.middleMs} / ${loss.tailMs}`;
 }
 
 function usageCell(u: ProcUsage | undefined, perSample: number | undefined): string {

@@ -19,3 +19,12 @@ test('window loss: a window that stays full loses nothing', () => {
   const loss = windowLoss({ arrivals: [0, 0, 1000, 1000], answers: [1000, 1000, 2000, 2000] }, 2);
   assert.deepEqual(loss, { rampMs: 0, middleMs: 0, tailMs: 0 });
 });
+
+test('window loss: a window that never fills says so, and all its idle time is ramp', () => {
+  const loss = windowLoss({ arrivals: [0, 0], answers: [1000, 1000] }, 4);
+  assert.equal(loss.neverFull, undefined, 'two calls fill a window of four as far as two calls can');
+  const partly = windowLoss({ arrivals: [0, 500, 1000], answers: [1000, 1500, 2000] }, 3);
+  assert.equal(partly.neverFull, true);
+  assert.equal(partly.middleMs + partly.tailMs, 0);
+  assert.ok(partly.rampMs > 0);
+});
