@@ -128,11 +128,11 @@ const IDS_PER_QUERY = 500;
  * `{_id: value}` and scan the whole collection for anything else, a cost that grows with every document.
  */
 export async function findByIds<T extends { _id: string }>(
-  store: Pick<Store, 'flavor'> & Partial<Pick<Store, 'idsIn'>>, collection: Collection<T>, ids: readonly string[], projection?: Document,
+  store: Pick<Store, 'idsIn'>, collection: Collection<T>, ids: readonly string[], projection?: Document,
 ): Promise<T[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
-  if (store.flavor === 'mongodb' || store.idsIn) {
+  if (store.idsIn) {
     const found: T[] = [];
     for (let i = 0; i < unique.length; i += IDS_PER_QUERY) {
       found.push(...((await collection.find({ _id: { $in: unique.slice(i, i + IDS_PER_QUERY) } } as Filter<T>, { projection }).toArray()) as T[]));

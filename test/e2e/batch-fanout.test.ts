@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { aggregate } from '../../src/metrics';
+import { shardPlan } from '../../workflows/shard';
 import { openStore, type Store } from '../../src/store/store';
 import { connectTemporal } from '../../src/temporal/client';
 import { runCli, startAssignment } from '../helpers/cli';
@@ -48,11 +49,12 @@ function batchWorkload(spec: WorkloadSpec, provider: Record<string, unknown> = {
 }
 
 /**
- * Peak calls in flight per job and shard (its half of the job's 300 indexes), from the call log, and per
- * job in all (under the key '*').
+ * Peak calls in flight per job and shard, from the call log, and per job in all (under the key '*').
  */
 function shardPeaks(log: ReturnType<typeof readCallLog>, samples: Array<{ sampleKey: string; jobId: string; index: number }>): Map<string, Map<string, number>> {
-  const where = new Map(samples.map((s) => [s.sampleKey, { jobId: s.jobId, shard: s.index < 150 ? 'first' : 'second' }]));
+  // The job's plan (window 8, 300 samples): two shards of 4 calls, each over half of the indexes.
+  const { size } = shardPlan(8, 300, true);
+  const where = new Map(samples.map((s) => [s.sampleKey, { jobId: s.jobId, shard: s.index < size ? 'first' : 'second' }]));
   const open = new Map<string, number>();
   const peaks = new Map<string, Map<string, number>>();
   for (const e of [...log].sort((a, b) => a.t - b.t)) {
@@ -117,10 +119,12 @@ test('batch: every sample stored once with exact aggregates, progress while shar
   assert.ok([...calls.values()].every((n) => n === 1), 'one model call per sample');
   // Each job runs two shards of 4 calls over its 8. A shard whose range has all started lends its places to
   // the other shard of its job: that one runs more than its own 4 at once, and the job never more than 8.
+  const plan = shardPlan(8, 300, true);
+  assert.deepEqual({ shards: plan.shards, calls: plan.calls }, { shards: 2, calls: 4 }, 'the plan this check reads the call log by');
   const peaks = shardPeaks(readCallLog(callLog), samples);
   const seen = JSON.stringify([...peaks].map(([j, m]) => [j, [...m]]));
   for (const byShard of peaks.values()) assert.ok((byShard.get('*') ?? 0) <= 8, `at most 8 calls of a job in flight: ${seen}`);
-  assert.ok([...peaks.values()].some((byShard) => (byShard.get('first') ?? 0) > 4 || (byShard.get('second') ?? 0) > 4), `a shard ran on lent places: ${seen}`);
+  assert.ok([...peaks.values()].some((byShard) => (byShard.get('first') ?? 0) > plan.calls || (byShard.get('second') ?? 0) > plan.calls), `a shard ran on lent places: ${seen}`);
   // Per-sample fan-out records ~20 history events per sample and per-sample activities ~4: the runner none,
   // only its progress signals and heartbeat timeouts, which grow with the run's length on a loaded machine.
   const temporal = await connectTemporal({ temporalAddress: getStack().temporalAddress, temporalNamespace: getStack().namespace, mongoUrl: getStack().mongoUrl });
